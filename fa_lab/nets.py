@@ -1,0 +1,169 @@
+"""Multi-layer perceptrons in the paper's notation (eq. 1).
+
+h⁰ = x;  aⁱ = Wⁱ hⁱ⁻¹ + bⁱ;  hⁱ = f(aⁱ) for i < ℓ;  ŷ = hˡ = head(aˡ).
+
+Wⁱ has shape (nᵢ, nᵢ₋₁) and bⁱ shape (nᵢ,), as in the paper. Tensors carry rows of
+examples, so in code aⁱ = hⁱ⁻¹ (Wⁱ)ᵀ + bⁱ. Every tensor may also carry a leading
+*model* dimension K: that is how several models train in lockstep (``train.py``);
+a single model is the case K = 1.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+
+import torch
+
+from .errors import FaLabError, choose
+
+
+# ---------------------------------------------------------------- activations f and f′
+@dataclass(frozen=True)
+class Activation:
+    """A hidden activation f with its derivative f′ written in terms of aⁱ and hⁱ = f(aⁱ)."""
+
+    name: str
+    f: callable
+    df: callable  # df(a, h) = f′(a), using h where that is cheaper
+
+
+ACTIVATIONS = {
+    "tanh": Activation("tanh", torch.tanh, lambda a, h: 1 - h * h),
+    "sigmoid": Activation("sigmoid", torch.sigmoid, lambda a, h: h * (1 - h)),
+    "relu": Activation("relu", torch.relu, lambda a, h: (a > 0).to(h.dtype)),
+}
+
+
+def activation(name) -> Activation:
+    return ACTIVATIONS[choose("activation", name, list(ACTIVATIONS))]
+
+
+# ---------------------------------------------------------------- output heads
+@dataclass(frozen=True)
+class Head:
+    """The output non-linearity, the loss and its error e = ∂L/∂aˡ.
+
+    softmax:  ŷ = softmax(a), L = −y·log ŷ, e = ŷ − y                       (paper §2.1)
+    sigmoid:  x̂ = σ(a),       L = ½‖x − x̂‖², e = (x̂ − x) ⊙ (1 − x̂) ⊙ x̂       (paper §3, Experiment 3)
+
+    The paper writes L = ‖x − x̂‖² beside that e; e is the gradient of ½‖x − x̂‖², so the
+    factor 2 is read as absorbed into the learning rate.
+    """
+
+    name: str
+
+    def output(self, a):
+        return torch.softmax(a, -1) if self.name == "softmax" else torch.sigmoid(a)
+
+    def target(self, y, x, n_out, dtype):
+        """The target row t for a batch: one-hot labels (softmax) or the input itself (sigmoid)."""
+        if self.name == "softmax":
+            return torch.nn.functional.one_hot(y, n_out).to(dtype)
+        return x
+
+    def error(self, a, t):
+        """e = ∂L/∂a for logits ``a`` against target rows ``t`` (used for the output and auxiliary heads)."""
+        out = self.output(a)
+        return out - t if self.name == "softmax" else (out - t) * (1 - out) * out
+
+    def loss(self, a, t):
+        """Summed loss over the rows of ``a`` (one value per leading model index if present)."""
+        if self.name == "softmax":
+            return -(t * torch.log_softmax(a, -1)).sum((-1, -2))
+        return 0.5 * ((torch.sigmoid(a) - t) ** 2).sum((-1, -2))
+
+
+HEADS = {"softmax": Head("softmax"), "sigmoid": Head("sigmoid")}
+
+
+def head(name) -> Head:
+    return HEADS[choose("head", name, list(HEADS))]
+
+
+# ---------------------------------------------------------------- seeding
+def generator(seed: int, stream: str) -> torch.Generator:
+    """An independent CPU generator for (seed, stream): init, feedback and data order never share draws."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise FaLabError(f"seed must be a non-negative integer, got {seed!r}")
+    return torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(stream.encode()))
+
+
+# ---------------------------------------------------------------- the network
+def check_sizes(sizes) -> list[int]:
+    sizes = list(sizes) if not isinstance(sizes, (str, bytes)) else sizes
+    if (not isinstance(sizes, list) or len(sizes) < 2
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes)):
+        raise FaLabError(f"sizes must be a list of at least two positive integers [n0, n1, ..., n_out], got {sizes!r}")
+    return sizes
+
+
+class Net:
+    """An MLP: weights ``W[i-1]`` = Wⁱ (nᵢ, nᵢ₋₁), biases ``b[i-1]`` = bⁱ (nᵢ,), 1 ≤ i ≤ ℓ.
+
+    Default initialisation (paper §4): Xavier/Glorot uniform weights
+    U(±√(6/(nᵢ₋₁+nᵢ))), biases N(0, 1).
+    """
+
+    def __init__(self, sizes, activation_name="tanh", head_name="softmax", W=None, b=None):
+        self.sizes = check_sizes(sizes)
+        self.act = activation(activation_name)
+        self.head = head(head_name)
+        self.W = list(W)
+        self.b = list(b)
+
+    @classmethod
+    def build(cls, sizes, activation="tanh", head="softmax", seed=0, dtype=torch.float32, device="cpu"):
+        sizes = check_sizes(sizes)
+        g = generator(seed, "init")
+        W, b = [], []
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            bound = math.sqrt(6.0 / (n_in + n_out))
+            W.append(((torch.rand(n_out, n_in, generator=g, dtype=torch.float64) * 2 - 1) * bound).to(device, dtype))
+            b.append(torch.randn(n_out, generator=g, dtype=torch.float64).to(device, dtype))
+        return cls(sizes, activation, head, W, b)
+
+    @property
+    def depth(self) -> int:
+        """ℓ, the number of weight layers."""
+        return len(self.sizes) - 1
+
+    @property
+    def n_hidden(self) -> int:
+        return self.depth - 1
+
+    def forward(self, x):
+        """Run eq. 1 and keep every hⁱ (i < ℓ) and aⁱ; returns a :class:`Forward`."""
+        return forward(self.W, self.b, self.act, x)
+
+    def predict(self, x):
+        return self.head.output(self.forward(x).a[-1])
+
+
+@dataclass
+class Forward:
+    """Everything the backward rules need: ``h[i]`` = hⁱ for 0 ≤ i < ℓ, ``a[i-1]`` = aⁱ for 1 ≤ i ≤ ℓ."""
+
+    h: list
+    a: list
+
+
+def linear(h, W, b):
+    """aⁱ = hⁱ⁻¹ (Wⁱ)ᵀ + bⁱ for rows of examples; W may carry a leading model dimension K."""
+    if W.dim() == 2:
+        return torch.addmm(b, h, W.T)
+    if h.dim() == 2:  # shared input rows, K models: one GEMM over the stacked weights
+        K, n, m = W.shape
+        out = (h @ W.reshape(K * n, m).T).view(h.shape[0], K, n).transpose(0, 1)
+        return out + b[:, None, :]
+    return torch.baddbmm(b[:, None, :], h, W.transpose(1, 2))
+
+
+def forward(W, b, act, x):
+    h, a = [x], []
+    for i, (Wi, bi) in enumerate(zip(W, b)):
+        a.append(linear(h[-1], Wi, bi))
+        if i < len(W) - 1:
+            h.append(act.f(a[-1]))
+    return Forward(h, a)

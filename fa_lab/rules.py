@@ -1,0 +1,202 @@
+"""Learning rules as data: the general feedback update rule (eq. 4) and its presets.
+
+For every hidden layer i a rule lists the error terms that layer averages:
+
+    δaⁱ = F(terms) ⊙ f′(aⁱ),   F = element-wise mean by default          (eq. 4)
+
+    direct        uⁱ   = Bⁱ eⁱ          Bⁱ (nᵢ, n_out)    DFA-type           (eq. 3, right)
+    above         uⁱ⁺¹ = B̃ⁱ δaⁱ⁺¹       B̃ⁱ (nᵢ, nᵢ₊₁)    FA-type            (eq. 3, left)
+    above:W       uⁱ⁺¹ = (Wⁱ⁺¹)ᵀ δaⁱ⁺¹                    back-propagation   (eq. 2)
+    below         uⁱ⁻¹ = B̄ⁱ δaⁱ⁻¹       B̄ⁱ (nᵢ, nᵢ₋₁)
+
+``above~`` / ``below~`` use the neighbour's DFA-only delta δãʲ = Bʲ eʲ ⊙ f′(aʲ) instead
+of δaʲ (Table 1, strategy 3). For the top hidden layer "above" is the output error e
+itself (δaˡ = e; its tilde delta is also e). ``error`` says what eⁱ is: the output
+error e (Experiment 1) or the layer's auxiliary LAFS error eⁱ = head(aⁱₓ) − y with
+aⁱₓ = (Bⁱ)ᵀ hⁱ (§2.1.1, Experiment 2).
+
+A rule is plain data, so a new strategy is a new :class:`Rule`; ``engine.py`` evaluates
+any of them and ``Rule.order`` finds the order in which its layers can be computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .errors import FaLabError, choose
+
+TERM_NAMES = ("direct", "above", "above~", "above:W", "below", "below~")
+ERRORS = ("output", "auxiliary")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One error term of eq. 4: ``source`` is direct/above/below; ``tilde`` uses δã; ``via`` W or B̃."""
+
+    source: str
+    tilde: bool = False
+    via: str = "feedback"  # "feedback" (a fixed random matrix) or "weights" (Wᵀ, back-propagation)
+
+    @classmethod
+    def parse(cls, text) -> "Term":
+        if isinstance(text, Term):
+            return text
+        choose("error term", text, TERM_NAMES)
+        source = text.split("~")[0].split(":")[0]
+        return cls(source, tilde=text.endswith("~"), via="weights" if text.endswith(":W") else "feedback")
+
+    def __str__(self):
+        return self.source + ("~" if self.tilde else "") + (":W" if self.via == "weights" else "")
+
+    def neighbour(self, i):
+        """The (0-based) hidden layer whose delta this term reads, for hidden layer i."""
+        return {"direct": None, "above": i + 1, "below": i - 1}[self.source]
+
+
+def mean(terms):
+    """F of the paper (§4): the element-wise average of its arguments."""
+    return terms[0] if len(terms) == 1 else sum(terms) / len(terms)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Which terms each hidden layer averages; ``layers[0]`` is hidden layer 1 (the lowest)."""
+
+    name: str
+    layers: tuple  # tuple of tuples of Term, one per hidden layer
+    error: str = "output"
+    F: callable = field(default=mean, compare=False)
+
+    def __post_init__(self):
+        choose("error signal", self.error, ERRORS)
+        layers = tuple(tuple(Term.parse(t) for t in ts) for ts in self.layers)
+        object.__setattr__(self, "layers", layers)
+        for i, ts in enumerate(layers):
+            if not ts:
+                raise FaLabError(f"rule {self.name!r}: hidden layer {i + 1} has no error terms; "
+                                 f"give at least one of {', '.join(TERM_NAMES)}")
+            if len(set(ts)) != len(ts):
+                raise FaLabError(f"rule {self.name!r}: hidden layer {i + 1} lists a term twice: {[str(t) for t in ts]}")
+            for t in ts:
+                if t.source == "below" and i == 0:
+                    raise FaLabError(f"rule {self.name!r}: hidden layer 1 has no hidden layer below it, "
+                                     f"so it cannot use {str(t)!r}")
+        if self.error == "auxiliary" and not self.uses_direct_errors:
+            raise FaLabError(f"rule {self.name!r} uses no direct or tilde terms, so auxiliary errors would "
+                             f"change nothing; use error='output'")
+        self.order  # reject cyclic rules at construction
+
+    # ------------------------------------------------------------ structure
+    @property
+    def n_hidden(self) -> int:
+        return len(self.layers)
+
+    @property
+    def uses_direct_errors(self) -> bool:
+        return any(t.source == "direct" or t.tilde for ts in self.layers for t in ts)
+
+    @property
+    def order(self) -> tuple:
+        """0-based hidden layers in an order that computes every δa before it is read.
+
+        A term that reads a neighbour's δa (not its tilde delta, not the output error)
+        is a dependency; a cycle among them is rejected.
+        """
+        n = self.n_hidden
+        deps = {i: {t.neighbour(i) for t in ts if t.source != "direct" and not t.tilde and t.neighbour(i) < n}
+                for i, ts in enumerate(self.layers)}
+        done, order = set(), []
+        while len(order) < n:
+            ready = [i for i in range(n) if i not in done and deps[i] <= done]
+            if not ready:
+                stuck = sorted(i + 1 for i in range(n) if i not in done)
+                raise FaLabError(f"rule {self.name!r} is cyclic: hidden layers {stuck} each wait for another's δa; "
+                                 f"break the cycle, e.g. with a tilde term ('above~', 'below~')")
+            order.append(ready[0])
+            done.add(ready[0])
+        return tuple(order)
+
+    def needs(self, i) -> set:
+        """Feedback matrices hidden layer i (0-based) needs: subset of {'B', 'B_tilde', 'B_bar'}."""
+        out = set()
+        for t in self.layers[i]:
+            if t.source == "direct":
+                out.add("B")
+            elif t.source == "above" and t.via == "feedback":
+                out.add("B_tilde")
+            elif t.source == "below":
+                out.add("B_bar")
+        for j, ts in enumerate(self.layers):  # a neighbour reading my tilde delta needs my Bⁱ
+            if any(t.tilde and t.neighbour(j) == i for t in ts):
+                out.add("B")
+        return out
+
+    def with_error(self, error) -> "Rule":
+        suffix = "+aux" if error == "auxiliary" else ""
+        return replace(self, name=self.name.split("+")[0] + suffix, error=error)
+
+    def describe(self):
+        """Rows (layer, formula) in the notation of Table 1."""
+        e = "eⁱ" if self.error == "auxiliary" else "e"
+        sym = {"direct": f"Bⁱ{e}", "above": "B̃ⁱδaⁱ⁺¹", "above~": "B̃ⁱδãⁱ⁺¹", "above:W": "(Wⁱ⁺¹)ᵀδaⁱ⁺¹",
+               "below": "B̄ⁱδaⁱ⁻¹", "below~": "B̄ⁱδãⁱ⁻¹"}
+        rows = []
+        for i in reversed(range(self.n_hidden)):
+            ts = [sym[str(t)] for t in self.layers[i]]
+            inner = ts[0] if len(ts) == 1 else "F(" + ", ".join(ts) + ")"
+            rows.append((f"δa{_sup(i + 1)}", (inner + " ⊙ f′(aⁱ)").replace("ⁱ⁺¹", _sup(i + 2)).replace("ⁱ⁻¹", _sup(i))
+                         .replace("ⁱ", _sup(i + 1))))
+        return rows
+
+
+def _sup(n):
+    return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+# ---------------------------------------------------------------- presets
+def bp(n_hidden):
+    """Back-propagation (eq. 2): δaⁱ = (Wⁱ⁺¹)ᵀ δaⁱ⁺¹ ⊙ f′(aⁱ)."""
+    return Rule("bp", (("above:W",),) * n_hidden)
+
+
+def fa(n_hidden):
+    """Feedback alignment (eq. 3, left): δaⁱ = B̃ⁱ δaⁱ⁺¹ ⊙ f′(aⁱ)."""
+    return Rule("fa", (("above",),) * n_hidden)
+
+
+def dfa(n_hidden):
+    """Direct feedback alignment (eq. 3, right): δaⁱ = Bⁱ e ⊙ f′(aⁱ)."""
+    return Rule("dfa", (("direct",),) * n_hidden)
+
+
+def _two_hidden(name, layers):
+    def make(n_hidden):
+        if n_hidden != 2:
+            raise FaLabError(f"strategy {name!r} (Table 1) is defined for nets with exactly 2 hidden layers, "
+                             f"this net has {n_hidden}; write your own Rule for other depths")
+        return Rule(name, layers)
+    make.__doc__ = f"Strategy {name} of Table 1 (two hidden layers)."
+    return make
+
+
+# Table 1, layers listed bottom-up: (δa¹ terms, δa² terms)
+s1 = _two_hidden("s1", (("direct", "above"), ("direct",)))
+s2 = _two_hidden("s2", (("direct",), ("direct", "below")))
+s3 = _two_hidden("s3", (("direct", "above~"), ("direct", "below~")))
+
+PRESETS = {"bp": bp, "fa": fa, "dfa": dfa, "s1": s1, "s2": s2, "s3": s3}
+
+
+def get_rule(rule, n_hidden, aux=False) -> Rule:
+    """A preset by name (``bp fa dfa s1 s2 s3``, optionally ``+aux``) or a :class:`Rule` checked against depth."""
+    if isinstance(rule, str):
+        name, _, suffix = rule.partition("+")
+        if suffix and suffix != "aux":
+            raise FaLabError(f"unknown rule suffix {'+' + suffix!r}; the only suffix is '+aux'")
+        aux = aux or bool(suffix)
+        rule = PRESETS[choose("rule", name, list(PRESETS))](n_hidden)
+    elif not isinstance(rule, Rule):
+        raise FaLabError(f"rule must be a preset name ({', '.join(PRESETS)}) or a fa_lab.Rule, got {type(rule).__name__}")
+    if rule.n_hidden != n_hidden:
+        raise FaLabError(f"rule {rule.name!r} describes {rule.n_hidden} hidden layers but the net has {n_hidden}")
+    return rule.with_error("auxiliary") if aux else rule
