@@ -82,7 +82,7 @@ class Rule:
                     raise FaLabError(f"rule {self.name!r}: hidden layer 1 has no hidden layer below it, "
                                      f"so it cannot use {str(t)!r}")
         if self.error == "auxiliary" and not self.uses_direct_errors:
-            raise FaLabError(f"rule {self.name!r} uses no direct or tilde terms, so auxiliary errors would "
+            raise FaLabError(f"rule {self.name.split('+')[0]!r} uses no direct or tilde terms, so auxiliary errors would "
                              f"change nothing; use error='output'")
         self.order  # reject cyclic rules at construction
 

@@ -1,0 +1,101 @@
+"""Feedback families B1–B7 have the structure Experiment 4 describes."""
+
+import pytest
+import torch
+
+import fa_lab
+from fa_lab.feedback import FAMILIES, family
+from fa_lab.nets import generator
+
+SHAPE = (800, 800)
+
+
+def draw(name, shape=SHAPE, seed=0, **kw):
+    return family(name)(shape, generator(seed, "test"), **kw)
+
+
+def test_uniform_default_range():
+    m = draw("uniform")
+    assert m.min() >= -0.5 and m.max() < 0.5 and abs(m.mean()) < 0.01
+    assert abs(m.std() - (1 / 12) ** 0.5) < 0.005
+
+
+def test_B1_ones_plus_noise():
+    m = draw("B1")
+    assert abs(m.mean() - 1) < 1e-3 and abs((m - 1).std() - 0.01) < 5e-4
+
+
+@pytest.mark.parametrize("shape", [(800, 10), (800, 800), (10, 800)])
+def test_B2_non_square_identity(shape):
+    m = draw("B2", shape)
+    assert torch.equal(m, torch.eye(*shape, dtype=m.dtype))
+
+
+def test_B3_identity_plus_noise():
+    m = draw("B3")
+    noise = m - torch.eye(*SHAPE, dtype=m.dtype)
+    assert abs(noise.std() - 0.01) < 5e-4 and abs(noise.mean()) < 1e-3
+
+
+@pytest.mark.parametrize("density", [0.05, 0.1, 0.5])
+def test_B4_sparse_ones_density(density):
+    m = draw("B4", density=density)
+    assert set(m.unique().tolist()) <= {0.0, 1.0}
+    assert abs(m.mean() - density) < 0.01
+
+
+def test_B5_ones_plus_small_uniform():
+    m = draw("B5")
+    assert (m - 1).abs().max() <= 0.01 and (m - 1).abs().max() > 0.009
+
+
+def test_B6_sparse_ones_plus_noise():
+    m = draw("B6", density=0.2)
+    ones = (m - 1).abs() < 0.1
+    assert abs(ones.double().mean() - 0.2) < 0.01
+    assert abs(m[~ones].std() - 0.01) < 5e-4
+
+
+def test_B7_noise_alone():
+    m = draw("B7", sd=0.02)
+    assert abs(m.mean()) < 1e-3 and abs(m.std() - 0.02) < 1e-3
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_seeded(name):
+    assert torch.equal(draw(name, (50, 10), seed=1), draw(name, (50, 10), seed=1))
+    if name != "B2":
+        assert not torch.equal(draw(name, (50, 10), seed=1), draw(name, (50, 10), seed=2))
+
+
+@pytest.mark.parametrize("rule,kinds", [
+    ("dfa", {("B", 1), ("B", 2)}),
+    ("fa", {("B_tilde", 1), ("B_tilde", 2)}),
+    ("bp", set()),
+    ("s1", {("B", 1), ("B", 2), ("B_tilde", 1)}),
+    ("s2", {("B", 1), ("B", 2), ("B_bar", 2)}),
+    ("s3", {("B", 1), ("B", 2), ("B_tilde", 1), ("B_bar", 2)}),
+])
+def test_every_shape_a_rule_needs(rule, kinds):
+    m = fa_lab.build([784, 30, 20, 10], "tanh", rule, family="B2")
+    assert set(m.feedback) == kinds
+    want = {"B": lambda i: (m.sizes[i], 10), "B_tilde": lambda i: (m.sizes[i], m.sizes[i + 1]),
+            "B_bar": lambda i: (m.sizes[i], m.sizes[i - 1])}
+    for kind, i in kinds:
+        assert tuple(m.feedback_matrix(kind, i).shape) == want[kind](i)
+
+
+def test_same_seed_shares_feedback_across_rules():
+    a = fa_lab.build([784, 30, 20, 10], "tanh", "dfa", seed=3)
+    b = fa_lab.build([784, 30, 20, 10], "tanh", "s1", seed=3)
+    assert torch.equal(a.feedback_matrix("B", 1), b.feedback_matrix("B", 1))
+    assert torch.equal(a.weight(1), b.weight(1))
+
+
+def test_init_is_xavier_and_normal_bias():
+    m = fa_lab.build([784, 800, 800, 10], "tanh", "dfa", seed=0)
+    bound = (6 / (784 + 800)) ** 0.5
+    W = m.weight(1)
+    assert W.abs().max() <= bound and W.abs().max() > 0.99 * bound
+    b = torch.cat([m.bias(1), m.bias(2)])
+    assert abs(b.mean()) < 0.1 and abs(b.std() - 1) < 0.05
