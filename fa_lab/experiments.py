@@ -1,0 +1,183 @@
+"""The paper's four experiments (and the BP/FA/DFA baselines) as data: frozen run configs.
+
+- ``exp1``  (Table 2): 784-n-n-10, n ∈ {200, 400, 800} × {tanh, relu, sigmoid} × s1, s2, s3, output error e.
+- ``exp2``  (Table 3): the same nets and strategies with auxiliary (LAFS) errors eⁱ.
+- ``baselines`` (Figures 4, 5): BP, FA, DFA on the same nine nets.
+- ``exp3``  (§4.3, Figures 6, 7): auto-encoders 784-128-128-784 and 784-800-800-784 × bp, dfa, s1, s2, s3;
+  sigmoid output. The hidden activation is not stated by the paper: ``AE_ACTIVATION`` (sigmoid, the
+  classic auto-encoder choice) is the default, a parameter of :func:`configs` and of the runner.
+- ``exp4``  (Table 4, Figure 8): 784-800-800-10 tanh × fa, dfa × feedback families B1..B7.
+
+Protocols: ``full`` is the paper's (all 60 000 / 10 000 examples, ``EPOCHS`` = 100, lr 0.001 on
+the summed batch update, batch size ``fa_lab.train.BATCH_SIZE``). ``quick`` (``QUICK``) keeps
+every architecture but trains on the first 3 000 training examples for 2 epochs and tests on
+the first 1 000 test examples: a smoke run of the whole pipeline, not a replication.
+
+Each run has a stable id: a readable name plus a short hash of its full config, e.g.
+``exp4-784-800-800-10-tanh-dfa-B1-s0-1a2b3c4d``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import asdict, dataclass
+
+from .errors import FaLabError
+from .results import config_hash
+
+WIDTHS = (200, 400, 800)
+ACTS = ("tanh", "relu", "sigmoid")
+STRATEGIES = ("s1", "s2", "s3")
+BASELINE_RULES = ("bp", "fa", "dfa")
+AE_SIZES = ((784, 128, 128, 784), (784, 800, 800, 784))
+AE_RULES = ("bp", "dfa", "s1", "s2", "s3")
+AE_ACTIVATION = "sigmoid"  # paper silent (§4.3); documented choice, a parameter
+FAMILY_NAMES = ("B1", "B2", "B3", "B4", "B5", "B6", "B7")
+EXP4_RULES = ("fa", "dfa")
+EXPERIMENTS = ("exp1", "exp2", "exp3", "exp4", "baselines")
+# the quick protocol: same nets, tiny data and 2 epochs (minutes on 2 cores)
+QUICK = {"epochs": 2, "n_train": 3000, "n_test": 1000}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines one training run (and nothing else)."""
+
+    experiment: str
+    sizes: tuple
+    activation: str
+    head: str
+    rule: str
+    aux: bool
+    family: str
+    feedback_params: tuple  # sorted (name, value) pairs; () = the family's defaults
+    seed: int
+    epochs: int
+    batch_size: int
+    lr: float
+    n_train: int | None  # None = all 60 000
+    n_test: int | None   # None = all 10 000
+    protocol: str
+    reduction: str = "sum"
+    dtype: str = "float32"
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["sizes"] = list(self.sizes)
+        d["feedback_params"] = dict(self.feedback_params)
+        return d
+
+    @classmethod
+    def from_dict(cls, d) -> "RunConfig":
+        d = dict(d)
+        d["sizes"] = tuple(d["sizes"])
+        d["feedback_params"] = tuple(sorted(dict(d.get("feedback_params") or {}).items()))
+        return cls(**d)
+
+    @property
+    def net_name(self) -> str:
+        """Paper-style model name: '2x800 Tanh' (classifier) or '784-128-128-784' (auto-encoder)."""
+        if self.head == "sigmoid":
+            return "-".join(map(str, self.sizes))
+        hidden = self.sizes[1:-1]
+        act = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigm"}[self.activation]
+        return f"{len(hidden)}x{hidden[0]} {act}" if len(set(hidden)) == 1 else f"{'-'.join(map(str, hidden))} {act}"
+
+    @property
+    def method(self) -> str:
+        """Method label as in the paper tables: s1, bp, dfa-B3, ... (aux shows in the experiment)."""
+        return self.rule if self.family == "uniform" else f"{self.rule}-{self.family}"
+
+    @property
+    def run_id(self) -> str:
+        fam = "" if self.family == "uniform" else f"-{self.family}"
+        aux = "-aux" if self.aux else ""
+        name = f"{self.experiment}-{'-'.join(map(str, self.sizes))}-{self.activation}-{self.rule}{aux}{fam}-s{self.seed}"
+        return f"{name}-{config_hash(self.as_dict())}"
+
+    @property
+    def group_key(self) -> tuple:
+        """Runs with equal keys share one lockstep ``fit`` pass (same net shape, data, batch order)."""
+        return (self.sizes, self.activation, self.head, self.seed, self.epochs, self.batch_size, self.lr,
+                self.n_train, self.n_test, self.protocol, self.reduction, self.dtype)
+
+    def build(self, device="cpu"):
+        """The untrained :class:`~fa_lab.model.Model` of this run."""
+        from .model import build
+
+        return build(list(self.sizes), self.activation, self.rule, aux=self.aux, family=self.family, seed=self.seed,
+                     head=self.head, dtype=self.dtype, device=device, feedback_params=dict(self.feedback_params),
+                     name=self.run_id)
+
+
+def protocol_settings(protocol: str) -> dict:
+    """epochs, batch_size, lr, n_train, n_test of a protocol (read from fa_lab.train at call time)."""
+    t = importlib.import_module("fa_lab.train")
+    if protocol == "full":
+        return {"epochs": t.EPOCHS, "batch_size": t.BATCH_SIZE, "lr": t.LR, "n_train": None, "n_test": None}
+    if protocol == "quick":
+        return {"batch_size": t.BATCH_SIZE, "lr": t.LR, **QUICK}
+    raise FaLabError(f"unknown protocol {protocol!r}; valid choices: full, quick")
+
+
+def _classifiers():
+    for act in ACTS:
+        for n in WIDTHS:
+            yield (784, n, n, 10), act
+
+
+def _runs(experiment, ae_activation):
+    """(sizes, activation, head, rule, aux, family) of every run of one experiment."""
+    if experiment in ("exp1", "exp2"):
+        return [(s, a, "softmax", r, experiment == "exp2", "uniform") for s, a in _classifiers() for r in STRATEGIES]
+    if experiment == "baselines":
+        return [(s, a, "softmax", r, False, "uniform") for s, a in _classifiers() for r in BASELINE_RULES]
+    if experiment == "exp3":
+        return [(s, ae_activation, "sigmoid", r, False, "uniform") for s in AE_SIZES for r in AE_RULES]
+    if experiment == "exp4":
+        return [((784, 800, 800, 10), "tanh", "softmax", r, False, f) for r in EXP4_RULES for f in FAMILY_NAMES]
+    raise FaLabError(f"unknown experiment {experiment!r}; valid choices: {', '.join(EXPERIMENTS)}, all")
+
+
+def expand(names) -> list[str]:
+    """Experiment names with 'all' expanded, in canonical order, each once."""
+    names = [names] if isinstance(names, str) else list(names)
+    out = []
+    for n in names:
+        for e in (EXPERIMENTS if n == "all" else [n]):
+            if e not in EXPERIMENTS:
+                raise FaLabError(f"unknown experiment {e!r}; valid choices: {', '.join(EXPERIMENTS)}, all")
+            if e not in out:
+                out.append(e)
+    return out
+
+
+def configs(names="all", protocol="full", seeds=(0,), ae_activation=AE_ACTIVATION, **overrides) -> list[RunConfig]:
+    """Every run config of the named experiments × seeds. ``overrides`` replace protocol settings
+    (epochs, batch_size, lr, n_train, n_test) — e.g. for tests."""
+    from .nets import ACTIVATIONS
+
+    if ae_activation not in ACTIVATIONS:
+        raise FaLabError(f"unknown auto-encoder activation {ae_activation!r}; valid choices: {', '.join(ACTIVATIONS)}")
+    settings = protocol_settings(protocol)
+    bad = set(overrides) - set(settings)
+    if bad:
+        raise FaLabError(f"unknown protocol settings {sorted(bad)}; valid choices: {', '.join(settings)}")
+    settings.update(overrides)
+    out = []
+    for exp in expand(names):
+        for seed in seeds:
+            for sizes, act, head, rule, aux, fam in _runs(exp, ae_activation):
+                out.append(RunConfig(exp, sizes, act, head, rule, aux, fam, (), seed, protocol=protocol, **settings))
+    return out
+
+
+def group(runs) -> list[list[RunConfig]]:
+    """Partition runs into lockstep groups (first-seen order)."""
+    groups = {}
+    for r in runs:
+        groups.setdefault(r.group_key, []).append(r)
+    return list(groups.values())
+
+
+__all__ = ["RunConfig", "configs", "group", "expand", "protocol_settings", "EXPERIMENTS", "QUICK", "AE_ACTIVATION"]
