@@ -172,12 +172,15 @@ def configs(names="all", protocol="full", seeds=(0,), ae_activation=AE_ACTIVATIO
     return out
 
 
-def group(runs) -> list[list[RunConfig]]:
-    """Partition runs into lockstep groups (first-seen order)."""
+def group(runs, max_size=None) -> list[list[RunConfig]]:
+    """Partition runs into lockstep groups (first-seen order), each at most ``max_size`` runs."""
     groups = {}
     for r in runs:
         groups.setdefault(r.group_key, []).append(r)
-    return list(groups.values())
+    out = list(groups.values())
+    if max_size:
+        out = [g[i:i + max_size] for g in out for i in range(0, len(g), max_size)]
+    return out
 
 
 __all__ = ["RunConfig", "configs", "group", "expand", "protocol_settings", "EXPERIMENTS", "QUICK", "AE_ACTIVATION"]

@@ -146,7 +146,7 @@ def parse_seeds(text) -> list[int]:
 
 
 def plan(names, protocol="full", seeds=(0,), results_dir=rs.DEFAULT_DIR, ae_activation=ex.AE_ACTIVATION,
-         **overrides):
+         max_group_size=None, **overrides):
     """(all runs, runs still to do grouped for lockstep). Malformed result files are reported and redone."""
     runs = ex.configs(names, protocol, seeds, ae_activation, **overrides)
     todo = []
@@ -159,18 +159,21 @@ def plan(names, protocol="full", seeds=(0,), results_dir=rs.DEFAULT_DIR, ae_acti
             except ValueError as exc:
                 print(f"fa_lab: warning: malformed result file {path} ({exc}); running it again", file=sys.stderr)
         todo.append(r)
-    return runs, ex.group(todo)
+    return runs, ex.group(todo, max_group_size)
 
 
 def replicate(names="all", quick=False, seeds=(0,), jobs=1, results_dir=rs.DEFAULT_DIR, device="cpu",
-              progress=True, ae_activation=ex.AE_ACTIVATION, max_groups=None, dry_run=False, **overrides):
+              progress=True, ae_activation=ex.AE_ACTIVATION, max_groups=None, dry_run=False, max_group_size=None,
+              **overrides):
     """Run every missing run of ``names``; returns the number of runs written. See module docstring."""
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise FaLabError(f"--jobs must be a positive integer, got {jobs!r}")
     if max_groups is not None and (not isinstance(max_groups, int) or max_groups < 1):
         raise FaLabError(f"--max-groups must be a positive integer, got {max_groups!r}")
+    if max_group_size is not None and (not isinstance(max_group_size, int) or max_group_size < 1):
+        raise FaLabError(f"--max-group-size must be a positive integer, got {max_group_size!r}")
     protocol = "quick" if quick else "full"
-    runs, groups = plan(names, protocol, seeds, results_dir, ae_activation, **overrides)
+    runs, groups = plan(names, protocol, seeds, results_dir, ae_activation, max_group_size, **overrides)
     n_missing = sum(map(len, groups))
     if max_groups is not None:
         groups = groups[:max_groups]
@@ -269,6 +272,8 @@ def add_replicate(sub):
     p.add_argument("--ae-activation", default=ex.AE_ACTIVATION, choices=list(ACTIVATIONS),
                    help=f"hidden activation of the Experiment 3 auto-encoders (paper silent; default {ex.AE_ACTIVATION})")
     p.add_argument("--max-groups", default=None, help="stop after this many lockstep groups")
+    p.add_argument("--max-group-size", default=None,
+                   help="at most this many models per lockstep pass (default: all that can share one)")
     p.add_argument("--dry-run", action="store_true", help="list the runs still to do, train nothing")
     p.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
     p.set_defaults(func=run_replicate)
@@ -277,10 +282,11 @@ def add_replicate(sub):
 def run_replicate(args):
     jobs = _positive_int("--jobs")(args.jobs)
     max_groups = None if args.max_groups is None else _positive_int("--max-groups")(args.max_groups)
+    group_size = None if args.max_group_size is None else _positive_int("--max-group-size")(args.max_group_size)
     seeds = parse_seeds(args.seeds)
     names = ex.expand(args.experiments)
     replicate(names, args.quick, seeds, jobs, args.results, args.device, not args.no_progress, args.ae_activation,
-              max_groups, args.dry_run)
+              max_groups, args.dry_run, group_size)
     return 0
 
 
