@@ -142,3 +142,24 @@ def load_artifacts(record):
     except (OSError, ValueError) as exc:
         print(f"fa_lab: warning: skipping malformed artifact file {path}: {exc}", file=sys.stderr)
         return None
+
+
+def select(records, **criteria) -> list[dict]:
+    """Records whose config (or top-level field: model, method) equals every criterion, e.g.
+    ``select(recs, experiment="exp4", rule="dfa")``; a list/tuple/set value means "any of"."""
+    out = []
+    for r in records:
+        ok = True
+        for key, want in criteria.items():
+            have = r["config"].get(key, r.get(key))
+            if key == "sizes" and have is not None:
+                have, want = tuple(have), (tuple(want) if not isinstance(want, set) else want)
+            if isinstance(want, (set, list)) or (isinstance(want, tuple) and key != "sizes"):
+                ok = have in want
+            else:
+                ok = have == want
+            if not ok:
+                break
+        if ok:
+            out.append(r)
+    return out
