@@ -228,6 +228,16 @@ def _settings_text(protocol, records=()):
             f"MNIST train/test examples: {data}")
 
 
+def current_records(records, protocol):
+    """(records run with the protocol's current settings, the others): a changed batch size, say,
+    makes older results stale; they are never mixed into the tables."""
+    want = ex.protocol_settings(protocol)
+    keep, stale = [], []
+    for r in records:
+        (keep if all(r["config"].get(k) == v for k, v in want.items()) else stale).append(r)
+    return keep, stale
+
+
 def report(results_dir=rs.DEFAULT_DIR, protocol="full", markdown=None, figures=True, warn=None) -> dict:
     """Write every output listed in the module docstring; returns {name: path}."""
     if protocol not in rs.PROTOCOLS:
@@ -241,7 +251,10 @@ def report(results_dir=rs.DEFAULT_DIR, protocol="full", markdown=None, figures=T
         warnings.append(line)
         (warn or (lambda s: print(s, file=sys.stderr)))(line)
 
-    records = rs.load_results(results_dir, protocol, warn=_warn)
+    records, stale = current_records(rs.load_results(results_dir, protocol, warn=_warn), protocol)
+    if stale:
+        _warn(f"fa_lab: warning: ignoring {len(stale)} result files run with other protocol settings than the "
+              f"current {protocol} protocol ({_settings_text(protocol)}), e.g. {stale[0]['path']}")
     base = results_dir if protocol == "full" else results_dir / "quick"
     md_path = Path(markdown) if markdown else (results_dir.resolve().parent / "REPLICATION.md" if protocol == "full"
                                                else base / "REPLICATION.md")
@@ -329,7 +342,7 @@ def _markdown(records, stats, tables, figs, rows, warnings, protocol, results_di
     if div:
         lines += ["## Diverged runs", ""] + [f"- `{r['run_id']}`: {r['diverged']}" for r in div] + [""]
     if warnings:
-        lines += ["## Skipped malformed result files", ""] + [f"- {w}" for w in warnings] + [""]
+        lines += ["## Skipped result files", ""] + [f"- {w}" for w in warnings] + [""]
     if figs:
         lines += ["## Figures", ""] + [f"![{name}]({rel(path)})" for name, path in figs.items()] + [""]
     return "\n".join(lines)

@@ -58,7 +58,6 @@ def _git_commit():
 
 def environment() -> dict:
     """Library versions, git commit, host and CPU: stored in every result."""
-    import matplotlib  # noqa: F401  (version only)
     import torch
 
     from . import __version__

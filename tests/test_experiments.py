@@ -177,11 +177,13 @@ def test_report_on_synthetic_results(tmp_path):
     _fake(res, _cfg("exp1", "s2"), None, diverged="training diverged at epoch 1")
     _fake(res, _cfg("exp4", "dfa", width=800, family="B4"), 2.54, train=0.0)
     _fake(res, _cfg("baselines", "bp"), 1.5)
+    _fake(res, ex.configs("exp1", lr=0.01)[0], 9.0)  # stale: other protocol settings, never mixed in
     (res / "full" / "exp1" / "garbage.json").write_text("{not json")
     (res / "full" / "exp1" / "nokeys.json").write_text('{"run_id": "nokeys"}')
     warnings = []
     out = report(res, "full", figures=False, warn=warnings.append)
-    assert len(warnings) == 2 and all(w.startswith("fa_lab: warning: skipping malformed result file ") for w in warnings)
+    assert len(warnings) == 3 and sum(w.startswith("fa_lab: warning: skipping malformed result file ") for w in warnings) == 2
+    assert "ignoring 1 result files run with other protocol settings" in warnings[-1]
     assert any("garbage.json" in w for w in warnings) and any("nokeys.json" in w for w in warnings)
     with open(out["replication.csv"], newline="") as f:
         rows = {(r["table"], r["model"], r["method"]): r for r in csv.DictReader(f)}
@@ -197,7 +199,7 @@ def test_report_on_synthetic_results(tmp_path):
     assert "| B4 | 6.33 | — | — | 2.04 | 2.54 (n=1) | +0.50 |" in (res / "tables" / "table4.md").read_text()
     md = (tmp_path / "REPLICATION.md").read_text()  # full protocol: REPLICATION.md beside the results folder
     assert "garbage.json" in md and "Diverged runs" in md and "2/68" in md
-    assert len(rs.load_results(res, warn=lambda s: None)) == 6
+    assert len(rs.load_results(res, warn=lambda s: None)) == 7
 
 
 # ---------------------------------------------------------------------------------------------- bad inputs
