@@ -33,7 +33,7 @@ def add_train(sub):
     p.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"default: {BATCH_SIZE}")
     p.add_argument("--lr", type=float, default=LR, help=f"learning rate on the summed batch update (default: {LR})")
     p.add_argument("--seed", type=int, default=0, help="seed for weights, feedback and batch order (default: 0)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto = CUDA when present)")
     p.add_argument("--subset", type=int, default=None, help="use only the first N training examples")
     p.add_argument("--data", default=None, help="folder holding MNIST/raw (default: $FA_LAB_DATA or ~/.cache/fa_lab)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -48,7 +48,7 @@ def run_train(args):
         raise FaLabError(f"--subset must be a positive integer, got {args.subset}")
     model = build(args.sizes, args.activation, args.rule, aux=args.aux, family=args.family, seed=args.seed,
                   head="sigmoid" if args.autoencoder else "softmax", device=args.device)
-    data = load_mnist(args.data, device=args.device).subset(args.subset)
+    data = load_mnist(args.data, device=model.net.W[0].device).subset(args.subset)
     print(model)
 
     def report(epoch, histories):

@@ -25,17 +25,17 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 def resolve_device(device):
-    """'cpu', 'cuda', 'cuda:N' or None (CUDA when present, else CPU)."""
-    if device is None:
+    """'cpu', 'cuda', 'cuda:N', or None / 'auto' (CUDA when present, else CPU)."""
+    if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError):
-        raise FaLabError(f"unknown device {device!r}; valid choices: cpu, cuda, cuda:N") from None
+        raise FaLabError(f"unknown device {device!r}; valid choices: auto, cpu, cuda, cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise FaLabError("device 'cuda' was requested but no CUDA GPU is available here; use device='cpu'")
     if device.type not in ("cpu", "cuda"):
-        raise FaLabError(f"unsupported device {str(device)!r}; valid choices: cpu, cuda, cuda:N")
+        raise FaLabError(f"unsupported device {str(device)!r}; valid choices: auto, cpu, cuda, cuda:N")
     return device
 
 
@@ -158,11 +158,13 @@ class Model:
 
 
 def build(sizes, activation="tanh", rule="dfa", aux=False, family="uniform", seed=0, head="softmax",
-          dtype="float32", device="cpu", feedback_params=None, name=None) -> Model:
+          dtype="float32", device=None, feedback_params=None, name=None) -> Model:
     """Build a model: sizes [n0, ..., n_out], activation tanh|relu|sigmoid, rule bp|fa|dfa|s1|s2|s3
     (or a :class:`~fa_lab.rules.Rule`), ``aux`` for auxiliary (LAFS) errors, feedback ``family``
     uniform|B1..B7 with ``feedback_params`` (sd, density, ...), ``head`` softmax (classifier) or
-    sigmoid (auto-encoder). Weights and feedback come from independent streams of ``seed``."""
+    sigmoid (auto-encoder). Weights and feedback come from independent streams of ``seed``.
+    ``device``: 'cpu', 'cuda[:N]' or None (CUDA when present, else CPU); draws are made on the
+    CPU, so a seed gives the same initial model on every device."""
     if isinstance(dtype, str):
         dtype = DTYPES[choose("dtype", dtype, list(DTYPES))]
     device = resolve_device(device)
