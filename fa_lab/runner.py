@@ -171,6 +171,9 @@ def replicate(names="all", quick=False, seeds=(0,), jobs=1, results_dir=rs.DEFAU
         raise FaLabError(f"--max-groups must be a positive integer, got {max_groups!r}")
     if max_group_size is not None and (not isinstance(max_group_size, int) or max_group_size < 1):
         raise FaLabError(f"--max-group-size must be a positive integer, got {max_group_size!r}")
+    from .model import resolve_device
+
+    resolve_device(device)  # a bad --device fails here, in one line, before any work
     protocol = "quick" if quick else "full"
     runs, groups = plan(names, protocol, seeds, results_dir, ae_activation, max_group_size, **overrides)
     n_missing = sum(map(len, groups))
@@ -267,8 +270,8 @@ def add_replicate(sub):
     p.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
     p.add_argument("--jobs", default="1", help="lockstep groups trained in parallel processes (default: 1)")
     p.add_argument("--results", default=rs.DEFAULT_DIR, help="results folder (default: results)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
-    p.add_argument("--ae-activation", default=ex.AE_ACTIVATION, choices=list(ACTIVATIONS),
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
+    p.add_argument("--ae-activation", default=ex.AE_ACTIVATION, metavar="{" + ",".join(ACTIVATIONS) + "}",
                    help=f"hidden activation of the Experiment 3 auto-encoders (paper silent; default {ex.AE_ACTIVATION})")
     p.add_argument("--max-groups", default=None, help="stop after this many lockstep groups")
     p.add_argument("--max-group-size", default=None,

@@ -212,6 +212,8 @@ def test_report_on_synthetic_results(tmp_path):
     (["replicate", "exp4", "--seeds", "-1"], "--seeds must be distinct non-negative integers"),
     (["replicate", "exp4", "--max-groups", "0"], "--max-groups must be a positive integer"),
     (["replicate", "exp4", "--max-group-size", "-2"], "--max-group-size must be a positive integer"),
+    (["replicate", "exp3", "--ae-activation", "gelu"], "unknown auto-encoder activation 'gelu'; valid choices:"),
+    (["replicate", "exp3", "--device", "tpu"], "unknown device 'tpu'; valid choices:"),
 ])
 def test_bad_cli_inputs_give_one_line(capsys, tmp_path, argv, message):
     line = _one_line_error(capsys, argv + ["--results", str(tmp_path)])
