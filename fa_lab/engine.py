@@ -79,9 +79,6 @@ def sgd_step(W, b, fw, deltas, lr):
     for Wi, bi, d, h in zip(W, b, deltas, fw.h):
         if Wi.dim() == 2:
             Wi.addmm_(d.T, h, alpha=-lr)
-        elif h.dim() == 2:  # shared input rows: one GEMM for all K models
-            K, n, m = Wi.shape
-            Wi.view(K * n, m).addmm_(d.transpose(1, 2).reshape(K * n, -1), h, alpha=-lr)
-        else:
-            Wi.baddbmm_(d.transpose(1, 2), h, alpha=-lr)
+        else:  # K models; input rows shared by all K are a stride-0 batch, never copied
+            Wi.baddbmm_(d.transpose(1, 2), h.expand(Wi.shape[0], *h.shape) if h.dim() == 2 else h, alpha=-lr)
         bi.sub_(d.sum(-2), alpha=lr)
