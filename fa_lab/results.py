@@ -109,8 +109,9 @@ def is_done(path) -> bool:
         return False
 
 
-def load_results(results_dir=DEFAULT_DIR, protocol=None, experiment=None, warn=None) -> list[dict]:
-    """Every valid record under ``results_dir`` (optionally one protocol / experiment).
+def load_results(results_dir=DEFAULT_DIR, protocol="full", experiment=None, warn=None) -> list[dict]:
+    """Every valid record of ``protocol`` (``full``, ``quick`` or None for both) under ``results_dir``,
+    optionally of one experiment.
 
     A malformed file is reported (``warn(line)``; default: a line on stderr naming the file)
     and skipped, never counted. Records carry their ``path``."""

@@ -92,7 +92,7 @@ def _artifacts(model, x_digits):
             "reconstructions": recon.astype(np.float16), "weights1": w.astype(np.float16)}
 
 
-def run_group(config_dicts, results_dir, device="cpu", threads=None, progress=True, env=None, label=""):
+def run_group(config_dicts, results_dir, device="auto", threads=None, progress=True, env=None, label=""):
     """Train one lockstep group and write each run's result atomically; returns [(run_id, final, diverged)]."""
     import torch
 
@@ -161,7 +161,7 @@ def plan(names, protocol="full", seeds=(0,), results_dir=rs.DEFAULT_DIR, ae_acti
     return runs, ex.group(todo, max_group_size)
 
 
-def replicate(names="all", quick=False, seeds=(0,), jobs=1, results_dir=rs.DEFAULT_DIR, device="cpu",
+def replicate(names="all", quick=False, seeds=(0,), jobs=1, results_dir=rs.DEFAULT_DIR, device="auto",
               progress=True, ae_activation=ex.AE_ACTIVATION, max_groups=None, dry_run=False, max_group_size=None,
               **overrides):
     """Run every missing run of ``names``; returns the number of runs written. See module docstring."""
@@ -270,7 +270,7 @@ def add_replicate(sub):
     p.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
     p.add_argument("--jobs", default="1", help="lockstep groups trained in parallel processes (default: 1)")
     p.add_argument("--results", default=rs.DEFAULT_DIR, help="results folder (default: results)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--ae-activation", default=ex.AE_ACTIVATION, metavar="{" + ",".join(ACTIVATIONS) + "}",
                    help=f"hidden activation of the Experiment 3 auto-encoders (paper silent; default {ex.AE_ACTIVATION})")
     p.add_argument("--max-groups", default=None, help="stop after this many lockstep groups")
