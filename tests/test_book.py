@@ -1,0 +1,152 @@
+"""Checks on the built Jupyter Book (``make book`` → ``_build/html``): every chapter page exists, figures are
+embedded, and the widget state is in the pages so the widgets render without a kernel. Those tests are
+skipped when the book has not been built (build it first with ``make book``).
+
+The book's helpers (``fa_lab.widgets``, ``fa_lab.schematics``) are tested here without the HTML.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+built = pytest.mark.skipif(not (HTML / "book" / "intro.html").exists(),
+                           reason="the book is not built (_build/html missing): run `make book` first")
+
+
+def toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc["parts"]:
+        files += [c["file"] for c in part["chapters"]]
+    return files
+
+
+def page(doc):
+    return (HTML / f"{doc}.html").read_text(encoding="utf-8")
+
+
+CHAPTERS = [f for f in toc_files() if re.match(r"book/\d\d_", f)]
+EXPERIMENTS = [f for f in CHAPTERS if "experiment" in f]
+WIDGET_PAGES = EXPERIMENTS + ["book/06_general_rule"]
+FIGURE_PAGES = [f for f in CHAPTERS if not f.endswith(("12_replication_report", "13_api"))
+                and f not in ("book/02_backprop", "book/04_direct_feedback_alignment", "book/05_auxiliary_outputs")]
+
+
+def test_toc_lists_thirteen_chapters_and_references():
+    assert len(CHAPTERS) == 13
+    assert "book/references" in toc_files()
+
+
+@built
+@pytest.mark.parametrize("doc", toc_files())
+def test_every_page_exists_without_errors(doc):
+    text = page(doc)
+    assert "<h1" in text
+    assert "Traceback (most recent call last)" not in text, f"{doc} shows an exception"
+
+
+@built
+@pytest.mark.parametrize("doc", FIGURE_PAGES)
+def test_figures_are_embedded(doc):
+    imgs = re.findall(r'<img[^>]+src="([^"]+)"', page(doc))
+    pngs = [s for s in imgs if s.endswith(".png") or s.startswith("data:image/png")]
+    assert pngs, f"{doc} has no figure"
+    for src in pngs:
+        if not src.startswith("data:"):
+            assert (HTML / doc).parent.joinpath(src).resolve().exists(), src
+
+
+@built
+@pytest.mark.parametrize("doc", WIDGET_PAGES)
+def test_widget_state_is_embedded(doc):
+    text = page(doc)
+    m = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', text, re.S)
+    assert m, f"{doc}: no widget state (execute with store_widget_state)"
+    state = json.loads(m.group(1))["state"]
+    views = re.findall(r'application/vnd.jupyter.widget-view\+json">\s*(\{.*?\})\s*</script>', text, re.S)
+    assert views, f"{doc}: no widget view"
+    for v in views:
+        assert json.loads(v)["model_id"] in state, "a widget view without its state"
+    kinds = {s["model_name"] for s in state.values()}
+    assert {"ButtonModel", "IntProgressModel", "OutputModel"} <= kinds, kinds
+
+
+@built
+def test_panel_shows_a_curve_and_the_paper_number():
+    text = page("book/10_experiment4")
+    state = json.loads(re.search(r'widget-state\+json">(.*?)</script>', text, re.S).group(1))["state"]
+    outputs = [s["state"].get("outputs", []) for s in state.values() if s["model_name"] == "OutputModel"]
+    assert any("image/png" in o.get("data", {}) for outs in outputs for o in outs), "no live curve in the panel"
+    htmls = " ".join(s["state"].get("value", "") for s in state.values() if s["model_name"] == "HTMLModel")
+    assert "paper (full protocol)" in htmls
+
+
+@built
+def test_references_and_exercises_render():
+    refs = page("book/references")
+    for name in ("Lillicrap", "Nøkland", "Gilmer", "Bengio", "Lee", "Rumelhart"):
+        assert name in refs, name
+    for doc in ("book/02_backprop", "book/03_feedback_alignment", "book/04_direct_feedback_alignment",
+                "book/05_auxiliary_outputs", "book/06_general_rule"):
+        text = page(doc)
+        assert 'class="admonition exercise' in text or "exercise" in text and "solution" in text, doc
+        assert "dropdown" in text, f"{doc}: solution is not collapsible"
+
+
+# ---------------------------------------------------------------- the helpers, without the HTML
+def test_paper_numbers():
+    from fa_lab import widgets
+
+    assert widgets.paper_number(800, "tanh", "s1", aux=True) == 1.66
+    assert widgets.paper_number(800, "tanh", "fa", family="B4") == 6.33
+    assert widgets.paper_number(200, "relu", "s2") == 2.45
+    assert widgets.paper_number(100, "tanh", "s1") is None
+
+
+def _fake_results(tmp_path):
+    from fa_lab.results import atomic_write_json
+
+    for k, (rule, fam) in enumerate([("dfa", "B1"), ("fa", "B1")]):
+        cfg = {"experiment": "exp4", "sizes": [784, 800, 800, 10], "activation": "tanh", "head": "softmax",
+               "rule": rule, "aux": False, "family": fam, "seed": 0}
+        rid = f"exp4-{rule}-{fam}"
+        atomic_write_json(tmp_path / "full" / "exp4" / f"{rid}.json",
+                          {"run_id": rid, "config": cfg, "method": f"{rule}-{fam}", "test_error": [5.0, 3.0 + k],
+                           "train_error": [4.0, 1.0], "final_test_error": 3.0 + k})
+    return tmp_path
+
+
+def test_results_table_and_figure(tmp_path):
+    from fa_lab import widgets
+
+    root = _fake_results(tmp_path)
+    html = widgets.results_table("exp4", results_dir=root).data
+    assert "dfa-B1" in html and "2.19" in html and "+0.81" in html  # ours 3.00 beside the paper's 2.19
+    assert widgets.results_figure("exp4", results_dir=root) is not None
+    assert "Not yet run" in widgets.results_table("exp1", results_dir=root).data
+    assert widgets.results_figure("exp1", results_dir=root) is None
+
+
+def test_panel_runs_only_on_demand():
+    pytest.importorskip("ipywidgets")
+    from fa_lab import widgets
+
+    p = widgets.Panel("exp4")
+    assert p.progress.value == 0 and p.out.outputs == ()
+    p.width.value, p.epochs.value, p.n_train.value, p.n_test.value = 100, 1, 500, 500
+    p.rules.value = ("dfa", "fa")
+    hist = p.run()
+    assert [h.name for h in hist] == ["dfa-B1", "fa-B1"] and p.progress.value == 1
+    assert "paper (full protocol)" in p.result.value and "2.19" in p.result.value
+
+
+def test_schematics_draw():
+    from fa_lab import schematics
+
+    assert len(schematics.figure1().axes) == 2
+    assert len(schematics.draw_rules(["bp", "s1", "s2", "s3"], aux=True).axes) == 4
