@@ -67,6 +67,9 @@ def curves(records, ax=None, metric="test_error", key=label, title=None, ylim=No
             sd = a.std(0, ddof=1)
             ax.fill_between(x, mean - sd, mean + sd, color=line.get_color(), alpha=0.2, lw=0)
     ax.set_xlabel("epoch")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("test error %" if metric == "test_error" else metric.replace("_", " "))
     if log:
         ax.set_yscale("log")
