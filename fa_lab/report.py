@@ -288,6 +288,15 @@ def report(results_dir=rs.DEFAULT_DIR, protocol="full", markdown=None, figures=T
     return out
 
 
+def _compute_line(records) -> str:
+    """Total wall time of the lockstep passes behind the records, and where they ran."""
+    passes = {tuple(r.get("group") or [r["run_id"]]): r for r in records}
+    hours = sum(r.get("wall_time_s") or 0 for r in passes.values()) / 3600
+    where = sorted({f"{r.get('device', '?')} on {r.get('host', {}).get('cpu', '?')}" for r in records})
+    return (f"Compute: {len(passes)} lockstep passes, {hours:.2f} h of wall time in total"
+            + (f" ({'; '.join(where)})" if where else "") + ".")
+
+
 def _markdown(records, stats, tables, figs, rows, warnings, protocol, results_dir, md_path) -> str:
     rel = lambda p: os.path.relpath(p, md_path.parent)  # noqa: E731
     filled = [r for r in rows if r["ours_mean"]]
@@ -303,6 +312,8 @@ def _markdown(records, stats, tables, figs, rows, warnings, protocol, results_di
         f"numbers: {len(filled)}/{len(rows)}"
         + (f"; mean difference ours − paper {sum(diffs) / len(diffs):+.2f} points, mean |difference| "
            f"{sum(map(abs, diffs)) / len(diffs):.2f}" if diffs else "") + ".",
+        "",
+        _compute_line(records),
         "",
         "## How to reproduce",
         "",
