@@ -182,7 +182,7 @@ def test_report_on_synthetic_results(tmp_path):
     (res / "full" / "exp1" / "garbage.json").write_text("{not json")
     (res / "full" / "exp1" / "nokeys.json").write_text('{"run_id": "nokeys"}')
     warnings = []
-    out = report(res, "full", figures=False, warn=warnings.append)
+    out = report(res, "full", figures=True, warn=warnings.append)
     assert len(warnings) == 3 and sum(w.startswith("fa_lab: warning: skipping malformed result file ") for w in warnings) == 2
     assert "ignoring 1 result files run with other protocol settings" in warnings[-1]
     assert any("garbage.json" in w for w in warnings) and any("nokeys.json" in w for w in warnings)
@@ -201,6 +201,23 @@ def test_report_on_synthetic_results(tmp_path):
     md = (tmp_path / "REPLICATION.md").read_text()  # full protocol: REPLICATION.md beside the results folder
     assert "garbage.json" in md and "Diverged runs" in md and "2/68" in md
     assert len(rs.load_results(res, warn=lambda s: None)) == 7
+    assert out["fig4_exp1_2x800_tanh"].stat().st_size > 0 and "![fig8_exp4_families](results/figures/" in md
+
+
+def test_plot_api_for_the_book(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from fa_lab import plots
+
+    res = tmp_path / "r"
+    for seed, err in zip((0, 1), (2.0, 2.4)):
+        _fake(res, _cfg("exp1", "s1", seed), err)
+    _fake(res, _cfg("exp1", "s2"), 3.0)
+    recs = rs.select(rs.load_results(res), experiment="exp1", sizes=(784, 200, 200, 10))
+    ax = plots.curves(recs, title="t")
+    assert [line.get_label() for line in ax.lines] == ["s1 (n=2)", "s2"]
+    assert np.allclose(ax.lines[0].get_ydata(), [6.0, 2.2])
 
 
 # ---------------------------------------------------------------------------------------------- bad inputs
