@@ -218,16 +218,25 @@ def _label(g):
            f"{c.net_name} seed {c.seed}"
 
 
+def _cost(g):
+    c = g[0]
+    weights = sum(a * b for a, b in zip(c.sizes[:-1], c.sizes[1:]))
+    return len(g) * weights * (c.n_train or 60000) * c.epochs
+
+
 def _parallel(groups, jobs, results_dir, device, env, report):
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     threads = max(1, (os.cpu_count() or 1) // jobs)
+    # longest passes first (cost ~ models x weights x examples x epochs): better packing of N workers
+    order = sorted(range(len(groups)), key=lambda i: -_cost(groups[i]))
     ctx = mp.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
     try:
         futures = {}
-        for k, g in enumerate(groups, 1):
+        for i in order:
+            k, g = i + 1, groups[i]
             f = pool.submit(run_group, [c.as_dict() for c in g], str(results_dir), device, threads, False, env,
                             f"[{k}] {_label(g)}")
             futures[f] = (k, g, time.perf_counter())
