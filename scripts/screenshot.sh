@@ -18,11 +18,34 @@ if [ -z "$CHROMIUM" ]; then
 fi
 mkdir -p "$(dirname "$OUT")"
 PROFILE=$(mktemp -d)
-trap 'rm -rf "$PROFILE"' EXIT
+SITE=$(mktemp -d)
+trap 'rm -rf "$PROFILE" "$SITE"' EXIT
+# The pages load RequireJS and the ipywidgets html-manager from CDNs. Where the CDNs cannot be reached
+# (offline CI), use local copies fetched once with npm and point a copy of the site at them.
+cp -r _build/html/. "$SITE/"
+TARGET="$SITE/${PAGE#_build/html/}"
+if ! timeout 5 curl -sfI https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@1.0.6/dist/embed-amd.js >/dev/null 2>&1; then
+    JS=${FA_LAB_WIDGETS_JS:-$HOME/.cache/fa_lab/widgets-js}
+    if [ ! -f "$JS/html-manager/dist/embed-amd.js" ] && command -v npm >/dev/null; then
+        mkdir -p "$JS" && (cd "$JS" && npm pack --silent @jupyter-widgets/html-manager@1.0.6 requirejs@2.3.4 >/dev/null \
+            && mkdir -p html-manager requirejs \
+            && tar xzf jupyter-widgets-html-manager-1.0.6.tgz -C html-manager --strip-components=1 \
+            && tar xzf requirejs-2.3.4.tgz -C requirejs --strip-components=1) || echo "screenshot: npm pack failed" >&2
+    fi
+    if [ -f "$JS/html-manager/dist/embed-amd.js" ]; then
+        cp -r "$JS/html-manager/dist" "$SITE/_widgets_js" && cp "$JS/requirejs/require.js" "$SITE/_widgets_js/"
+        REL=$(python3 -c "import os,sys; print(os.path.relpath(sys.argv[1], os.path.dirname(sys.argv[2])))" "$SITE/_widgets_js" "$TARGET")
+        sed -i -e "s#https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.4/require.min.js#$REL/require.js#" \
+               -e "s#https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@1.0.6/dist/embed-amd.js#$REL/embed-amd.js#" "$TARGET"
+        echo "screenshot: CDN unreachable, using local widget JavaScript from $JS" >&2
+    else
+        echo "screenshot: CDN unreachable and no local widget JavaScript: widgets will not render" >&2
+    fi
+fi
 # the widgets' JavaScript comes from a CDN: give it time to load where the network allows, render without it otherwise
 timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
     --user-data-dir="$PROFILE" --hide-scrollbars --virtual-time-budget=15000 \
-    --screenshot="$PWD/$OUT" --window-size=1280,2400 "file://$PWD/$PAGE" 2>/dev/null || true
+    --allow-file-access-from-files --screenshot="$PWD/$OUT" --window-size=1280,2400 "file://$TARGET" 2>/dev/null || true
 test -s "$OUT" || { echo "screenshot: chromium wrote no $OUT" >&2; exit 1; }
 echo "wrote $OUT ($(du -k "$OUT" | cut -f1) KiB)"
