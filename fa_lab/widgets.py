@@ -370,7 +370,7 @@ def show_reconstructions(models, data, n=10):
     rows = [("input", x)]
     with torch.no_grad():
         rows += [(m.name, m.net.predict(x.to(m.weight(1).dtype))) for m in models]
-    fig, axes = plt.subplots(len(rows), n, figsize=(0.8 * n, 0.85 * len(rows)))
+    fig, axes = plt.subplots(len(rows), n, figsize=(0.8 * n, 0.85 * len(rows)), dpi=72)
     for k, (name, imgs) in enumerate(rows):
         for j in range(n):
             axes[k, j].imshow(imgs[j].reshape(28, 28).cpu(), cmap="gray", vmin=0, vmax=1)
@@ -381,13 +381,14 @@ def show_reconstructions(models, data, n=10):
     return fig
 
 
-def show_first_layer(models, n=8):
-    """Figure 7 for live models: the first ``n`` rows of W¹ of each model as 28×28 images."""
-    fig, axes = plt.subplots(len(models), n, figsize=(0.8 * n, 0.85 * len(models)), squeeze=False)
+def show_first_layer(models, n=6):
+    """Figure 7 for live models: the first ``n`` rows of W¹ of each model as 28×28 images (gray scale,
+    each image scaled to its own range)."""
+    fig, axes = plt.subplots(len(models), n, figsize=(0.8 * n, 0.85 * len(models)), squeeze=False, dpi=72)
     for k, m in enumerate(models):
         W = m.weight(1)
         for j in range(n):
-            axes[k, j].imshow(W[j].reshape(28, 28).cpu(), cmap="RdBu_r")
+            axes[k, j].imshow(W[j].reshape(28, 28).cpu(), cmap="gray")
             axes[k, j].set_xticks([])
             axes[k, j].set_yticks([])
         axes[k, 0].set_ylabel(m.name, rotation=0, ha="right", va="center")

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Screenshot of one built experiment page of the book (headless Chromium): docs/screenshot_experiment4.png
-#   make book && scripts/screenshot.sh [page] [output]
+#   make book && scripts/screenshot.sh [page] [output] [anchor]
 # Installs Debian's chromium when missing (needs root and network access to the Debian mirror).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PAGE=${1:-_build/html/book/10_experiment4.html}
 OUT=${2:-docs/screenshot_experiment4.png}
+ANCHOR=${3-}   # e.g. "#rerun-it" to open the page at the live panel
+# the page is tall: 3400 px (HEIGHT) reaches the live panel of the experiment pages
 if [ ! -f "$PAGE" ]; then
     echo "screenshot: $PAGE not found; build the book first: make book" >&2
     exit 1
@@ -46,6 +48,6 @@ fi
 timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
     --user-data-dir="$PROFILE" --hide-scrollbars --virtual-time-budget=15000 \
-    --allow-file-access-from-files --screenshot="$PWD/$OUT" --window-size=1280,2400 "file://$TARGET" 2>/dev/null || true
+    --allow-file-access-from-files --screenshot="$PWD/$OUT" --window-size=1280,${HEIGHT:-3400} "file://$TARGET$ANCHOR" 2>/dev/null || true
 test -s "$OUT" || { echo "screenshot: chromium wrote no $OUT" >&2; exit 1; }
 echo "wrote $OUT ($(du -k "$OUT" | cut -f1) KiB)"
