@@ -152,8 +152,9 @@ def fit(models, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, seed=0, reduc
     _check_positive("lr", lr, float)
     if reduction not in REDUCTIONS:
         raise FaLabError(f"unknown reduction {reduction!r}; valid choices: {', '.join(REDUCTIONS)}")
-    stack = Lockstep(list(models))
-    models = stack.models
+    given = list(models)
+    stack = Lockstep(given)
+    models = stack.models  # grouped by rule; histories stay in the caller's order
     net = stack.net
     device = net.W[0].device
     dtype = net.W[0].dtype
@@ -166,7 +167,8 @@ def fit(models, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, seed=0, reduc
     n = x_train.shape[0]
     step_lr = lr if reduction == "sum" else lr / batch_size
     g = generator(seed, "data-order")
-    histories = [History(m.name) for m in models]
+    histories = [History(m.name) for m in given]
+    stacked = [histories[next(j for j, g in enumerate(given) if g is m)] for m in models]
     alive = [True] * len(models)
 
     bar = None
@@ -191,7 +193,7 @@ def fit(models, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, seed=0, reduc
             train_err = _as_error(net.head, err, n)
             test_err, _ = stack.evaluate(x_test, y_test)
         seconds = time.perf_counter() - t0
-        for k, (m, h) in enumerate(zip(models, histories)):
+        for k, (m, h) in enumerate(zip(models, stacked)):
             if not alive[k]:
                 continue
             value = float(loss[k])
@@ -214,7 +216,7 @@ def fit(models, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, seed=0, reduc
     if final_train_error:
         with torch.no_grad():
             final, _ = stack.evaluate(x_train, y_train)
-        for k, h in enumerate(histories):
+        for k, h in enumerate(stacked):
             if alive[k]:
                 h.final_train_error = final[k]
     return histories

@@ -88,3 +88,14 @@ def test_real_data_dfa_one_epoch_below_10_percent(mnist):
     m = fa_lab.build([784, 200, 200, 10], "tanh", "dfa", seed=0)
     h = m.train(mnist, epochs=1, progress=False)
     assert h.test_error[0] < 10.0
+
+
+def test_histories_follow_the_callers_order(small):
+    """Lockstep groups models by rule internally; fit still returns histories in input order."""
+    models = [fa_lab.build([784, 16, 16, 10], "tanh", r, seed=0, name=n)
+              for r, n in [("dfa", "first"), ("bp", "second"), ("dfa", "third"), ("fa", "fourth")]]
+    hs = fa_lab.fit(models, small, epochs=1, batch_size=100, progress=False)
+    assert [h.name for h in hs] == ["first", "second", "third", "fourth"]
+    alone = fa_lab.fit([fa_lab.build([784, 16, 16, 10], "tanh", "bp", seed=0)], small, epochs=1, batch_size=100,
+                       progress=False)[0]
+    assert abs(hs[1].test_error[0] - alone.test_error[0]) < 1e-9
