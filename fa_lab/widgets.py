@@ -323,6 +323,9 @@ class Panel:
 
         unit = "‖x − x̂‖² per image" if self.autoencoder else "test error %"
         papers = self.papers(histories)
+        done = max((h.epochs for h in histories), default=0)
+        if done > self.progress.value:  # a finished run shown in a fresh panel: a full bar
+            self.progress.max, self.progress.value = max(done, self.progress.max), done
         with self.out:
             self.out.clear_output(wait=True)
             ax = plot_histories(histories, paper=papers, unit=unit,

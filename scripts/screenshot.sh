@@ -38,7 +38,8 @@ if ! timeout 5 curl -sfI https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-mana
         cp -r "$JS/html-manager/dist" "$SITE/_widgets_js" && cp "$JS/requirejs/require.js" "$SITE/_widgets_js/"
         REL=$(python3 -c "import os,sys; print(os.path.relpath(sys.argv[1], os.path.dirname(sys.argv[2])))" "$SITE/_widgets_js" "$TARGET")
         sed -i -e "s#https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.4/require.min.js#$REL/require.js#" \
-               -e "s#https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@1.0.6/dist/embed-amd.js#$REL/embed-amd.js#" "$TARGET"
+               -e "s#https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@1.0.6/dist/embed-amd.js#$REL/embed-amd.js#" \
+               -e "s# crossorigin=\"anonymous\"##g" -e "s# integrity=\"sha256-[^\"]*\"##g" "$TARGET"  # local copies: no SRI/CORS
         echo "screenshot: CDN unreachable, using local widget JavaScript from $JS" >&2
     else
         echo "screenshot: CDN unreachable and no local widget JavaScript: widgets will not render" >&2
