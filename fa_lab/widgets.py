@@ -33,13 +33,11 @@ QUICK = {"n_train": 2000, "n_test": 1000, "epochs": 2, "width": 100, "batch_size
 
 # ---------------------------------------------------------------- the paper's numbers
 def paper_rows():
-    """Rows of the paper's Tables 2, 3, 4 (``fa_lab/paper_tables.csv``) as dicts."""
-    path = PACKAGE / "paper_tables.csv"
-    if not path.exists():
-        return []
-    with path.open() as f:
-        return [dict(r, width=int(r["width"]), test_error_pct=float(r["test_error_pct"]),
-                     experiment=int(r["experiment"])) for r in csv.DictReader(f)]
+    """Rows of the paper's Tables 2, 3, 4 (``fa_lab/paper_tables.csv``) with numeric fields as numbers."""
+    from .report import paper_rows as rows
+
+    return [dict(r, width=int(r["width"]), test_error_pct=float(r["test_error_pct"]), experiment=int(r["experiment"]))
+            for r in rows()]
 
 
 def paper_number(width, activation, rule, aux=False, family="uniform"):
@@ -105,14 +103,22 @@ def _method(cfg):
 
 
 def result_rows(experiment, protocol="full", results_dir=None):
-    """(model, method, ours, paper, epochs) for each committed run, ours = final test error."""
+    """(model, method, ours, paper, epochs, n seeds) per configuration: ours = mean final test error over
+    the seeds run with the protocol's current settings (older settings are left out, as in the report)."""
+    from .report import current_records, summarize
+
+    records, _ = current_records(load_records(experiment, protocol, results_dir), protocol)
+    first = {}
+    for rec in records:
+        c = rec["config"]
+        first.setdefault((c["experiment"], rec["model"], c["activation"], rec["method"]), rec)
     rows = []
-    for rec in load_records(experiment, protocol, results_dir):
+    for key, stats in summarize(records).items():
+        rec = first[key]
         cfg = rec["config"]
-        hidden = cfg["sizes"][1:-1]
         paper = None if cfg.get("head") == "sigmoid" else paper_number(
-            hidden[0], cfg["activation"], cfg["rule"], cfg.get("aux", False), cfg.get("family", "uniform"))
-        rows.append((_label(cfg), _method(cfg), rec["final_test_error"], paper, len(rec["test_error"])))
+            cfg["sizes"][1], cfg["activation"], cfg["rule"], cfg.get("aux", False), cfg.get("family", "uniform"))
+        rows.append((_label(cfg), _method(cfg), stats["mean"], paper, len(rec["test_error"]), stats["n"]))
     return sorted(rows, key=lambda r: (r[0], r[1]))
 
 
@@ -125,12 +131,12 @@ def results_table(experiment, protocol="full", results_dir=None):
         return _not_yet(experiment, protocol)
     unit = "mean ‖x − x̂‖² per image" if experiment == "exp3" else "test error %"
     head = (f"<tr><th>model</th><th>method</th><th>ours ({unit})</th><th>paper</th><th>ours − paper</th>"
-            f"<th>epochs</th></tr>")
+            f"<th>epochs</th><th>seeds</th></tr>")
     body = []
-    for model, method, ours, paper, epochs in rows:
+    for model, method, ours, paper, epochs, n_seeds in rows:
         diff = "" if paper is None or ours is None else f"{ours - paper:+.2f}"
         body.append(f"<tr><td>{model}</td><td>{method}</td><td>{_fmt(ours)}</td><td>{_fmt(paper)}</td>"
-                    f"<td>{diff}</td><td>{epochs}</td></tr>")
+                    f"<td>{diff}</td><td>{epochs}</td><td>{n_seeds}</td></tr>")
     return HTML(f"<table>{head}{''.join(body)}</table>")
 
 

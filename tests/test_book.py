@@ -109,15 +109,17 @@ def test_paper_numbers():
 
 
 def _fake_results(tmp_path):
+    from fa_lab.experiments import configs
     from fa_lab.results import atomic_write_json
 
-    for k, (rule, fam) in enumerate([("dfa", "B1"), ("fa", "B1")]):
-        cfg = {"experiment": "exp4", "sizes": [784, 800, 800, 10], "activation": "tanh", "head": "softmax",
-               "rule": rule, "aux": False, "family": fam, "seed": 0}
-        rid = f"exp4-{rule}-{fam}"
-        atomic_write_json(tmp_path / "full" / "exp4" / f"{rid}.json",
-                          {"run_id": rid, "config": cfg, "method": f"{rule}-{fam}", "test_error": [5.0, 3.0 + k],
-                           "train_error": [4.0, 1.0], "final_test_error": 3.0 + k})
+    wanted = [("dfa", "B1"), ("fa", "B1")]
+    cfgs = {(c.rule, c.family): c for c in configs("exp4")}
+    for k, key in enumerate(wanted):
+        c = cfgs[key]
+        atomic_write_json(tmp_path / "full" / "exp4" / f"{c.run_id}.json",
+                          {"run_id": c.run_id, "config": c.as_dict(), "model": c.net_name, "method": c.method,
+                           "test_error": [5.0, 3.0 + k], "train_error": [4.0, 1.0], "final_test_error": 3.0 + k,
+                           "final_train_error": 0.5, "diverged": None})
     return tmp_path
 
 
