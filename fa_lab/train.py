@@ -24,7 +24,7 @@ from .nets import Forward, forward, generator
 
 LR = 0.001
 EPOCHS = 100
-BATCH_SIZE = 64
+BATCH_SIZE = 16
 REDUCTIONS = ("sum", "mean")
 
 
