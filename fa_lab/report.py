@@ -283,7 +283,7 @@ def report(results_dir=rs.DEFAULT_DIR, protocol="full", markdown=None, figures=T
     rs.atomic_write_bytes(md_path, text.encode())
     out["REPLICATION.md"] = md_path
     print(f"report [{protocol}]: {len(records)} runs, {sum(1 for r in rows if r['ours_mean'])}/{len(rows)} paper cells "
-          f"filled -> {out['replication.csv']}, {md_path}" + (f" ({len(warnings)} malformed files skipped)"
+          f"filled -> {out['replication.csv']}, {md_path}" + (f" ({len(warnings)} warnings, see above)"
                                                                if warnings else ""), flush=True)
     return out
 
