@@ -48,10 +48,9 @@ class History:
 
 
 def _check_positive(name, value, kind):
-    ok = isinstance(value, kind) and not isinstance(value, bool) and value > 0
-    if kind is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-    if not ok:
+    """``value`` must be a positive int (kind=int) or a positive finite number (kind=float)."""
+    types = (int, float) if kind is float else (int,)
+    if isinstance(value, bool) or not isinstance(value, types) or not math.isfinite(value) or value <= 0:
         raise FaLabError(f"{name} must be a positive {'number' if kind is float else 'integer'}, got {value!r}")
 
 
