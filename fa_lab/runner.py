@@ -7,6 +7,7 @@
   (Experiment 3 also gets ``<run_id>.npz``: reconstructions of 10 fixed test digits and first-layer
   weights), so a kill loses at most the runs in flight.
 - ``--jobs N`` runs N lockstep groups in parallel processes, splitting the CPU threads between them.
+  Killing the runner (Ctrl-C, ``kill``, even ``kill -9``) stops its workers too.
 """
 
 from __future__ import annotations
@@ -224,15 +225,38 @@ def _cost(g):
     return len(g) * weights * (c.n_train or 60000) * c.epochs
 
 
+def _exit_with_parent(parent_pid):
+    """Worker initializer: a worker whose parent runner has died (kill -9 included) exits within a second,
+    instead of training the rest of the queue unattended."""
+    import threading
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(143)
+
+    threading.Thread(target=watch, daemon=True, name="fa_lab-parent-watch").start()
+
+
+def _sigterm_as_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def _parallel(groups, jobs, results_dir, device, env, report):
     import multiprocessing as mp
+    import signal
+    import threading
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     threads = max(1, (os.cpu_count() or 1) // jobs)
     # longest passes first (cost ~ models x weights x examples x epochs): better packing of N workers
     order = sorted(range(len(groups)), key=lambda i: -_cost(groups[i]))
     ctx = mp.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_exit_with_parent,
+                               initargs=(os.getpid(),))
+    # `kill <runner>` (SIGTERM) stops the workers too; finished runs are on disk, the ones in flight are lost
+    main_thread = threading.current_thread() is threading.main_thread()
+    old_handler = signal.signal(signal.SIGTERM, _sigterm_as_interrupt) if main_thread else None
     try:
         futures = {}
         for i in order:
@@ -247,8 +271,15 @@ def _parallel(groups, jobs, results_dir, device, env, report):
                 k, g, t = futures[f]
                 report(k, g, f.result(), time.perf_counter() - t)
     except BaseException:
+        workers = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
+        for w in workers:  # runs in flight are lost (never half-written: results are written atomically)
+            if w.is_alive():
+                w.terminate()
         raise
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, old_handler)
     pool.shutdown()
 
 

@@ -261,3 +261,55 @@ def test_malformed_result_is_redone_by_the_runner(tiny, tmp_path, capsys):
     runs, groups = plan("exp1", "quick", (0,), res)
     assert sum(map(len, groups)) == 3
     assert f"malformed result file {path}" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------- killing the runner
+def _spawned_workers(parent):
+    """pids of the multiprocessing workers whose parent is ``parent`` (Linux /proc)."""
+    from pathlib import Path
+
+    pids = []
+    for d in Path("/proc").iterdir():
+        try:
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmd = (d / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and b"spawn_main" in cmd:
+            pids.append(int(d.name))
+    return pids
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
+def test_killing_the_runner_stops_its_workers(tmp_path, sig):
+    """Session 1 bug: `kill <runner>` left its --jobs workers training (and writing) for 40 more minutes."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    script = ("from fa_lab.runner import replicate\n"
+              f"replicate(['exp4'], quick=True, jobs=2, results_dir={str(tmp_path)!r}, progress=False, "
+              "max_group_size=1, epochs=100000, n_train=64, n_test=32)\n")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    runner = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers := _spawned_workers(runner.pid)) < 2:
+            assert runner.poll() is None, runner.stderr.read().decode()
+            assert time.monotonic() < deadline, "workers did not start"
+            time.sleep(0.2)
+        time.sleep(1.0)  # let them start training
+        runner.send_signal(getattr(signal, sig))
+        runner.wait(timeout=60)
+        deadline = time.monotonic() + 20
+        while (alive := [p for p in workers if os.path.exists(f"/proc/{p}") and
+                         open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"]):
+            assert time.monotonic() < deadline, f"workers {alive} still running after the runner got {sig}"
+            time.sleep(0.2)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert not list(tmp_path.rglob("*.json")) and not list(tmp_path.rglob("*.tmp"))
