@@ -124,27 +124,30 @@ def matmul_peak(device, n=2048, repeats=7):
     return 2 * n**3 / best / 1e9
 
 
-def gemm_ceiling(sizes, device, batch, repeats=7, inner=20):
+def gemm_ceiling(sizes, device, batch, repeats=7, inner=20, models=1):
     """GFLOP/s of the GEMMs alone of one DFA step at ``batch`` (forward addmm, Bⁱe, δW addmm_), no
     element-wise work, no Python beyond the calls: the best any implementation of the step can do
     with torch's GEMMs at these (small) shapes. Its ratio to :func:`matmul_peak` is the ceiling
-    for the fraction of peak a training step can reach at this batch size."""
-    W = [torch.randn(o, i, device=device) * 0.01 for i, o in zip(sizes[:-1], sizes[1:])]
-    b = [torch.zeros(o, device=device) for o in sizes[1:]]
-    B = [torch.randn(o, sizes[-1], device=device) for o in sizes[1:-1]]
-    hs = [torch.randn(batch, n, device=device) for n in sizes[:-1]]
-    ds = [torch.randn(batch, n, device=device) * 1e-6 for n in sizes[1:]]
+    for the fraction of peak a training step can reach at this batch size. ``models`` > 1: the same
+    for K models stacked as lockstep stacks them (batched GEMMs over (K, n, m) weights)."""
+    K = (models,) if models > 1 else ()
+    W = [torch.randn(*K, o, i, device=device) * 0.01 for i, o in zip(sizes[:-1], sizes[1:])]
+    b = [torch.zeros(*K, 1, o, device=device) if K else torch.zeros(o, device=device) for o in sizes[1:]]
+    B = [torch.randn(*K, o, sizes[-1], device=device) for o in sizes[1:-1]]
+    hs = [torch.randn(*K, batch, n, device=device) for n in sizes[:-1]]
+    ds = [torch.randn(*K, batch, n, device=device) * 1e-6 for n in sizes[1:]]
     e = ds[-1]
 
     def step():
         for Wi, bi, h in zip(W, b, hs):
-            torch.addmm(bi, h, Wi.T)
+            (torch.baddbmm(bi, h, Wi.transpose(-1, -2)) if K else torch.addmm(bi, h, Wi.T))
         for Bi in B:
-            e @ Bi.T
+            e @ Bi.transpose(-1, -2)
         for Wi, d, h in zip(W, ds, hs):
-            Wi.addmm_(d.T, h, alpha=-1e-3)
+            (Wi.baddbmm_(d.transpose(-1, -2), h, alpha=-1e-3) if K else Wi.addmm_(d.T, h, alpha=-1e-3))
 
-    flops = 2 * batch * (2 * sum(i * o for i, o in zip(sizes[:-1], sizes[1:])) + sum(sizes[1:-1]) * sizes[-1])
+    flops = models * 2 * batch * (2 * sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
+                                  + sum(sizes[1:-1]) * sizes[-1])
     step()
     best = float("inf")
     for _ in range(repeats):
@@ -155,6 +158,22 @@ def gemm_ceiling(sizes, device, batch, repeats=7, inner=20):
         sync(device)
         best = min(best, (clock() - t0) / inner)
     return flops / best / 1e9
+
+
+def copy_bandwidth(device, mib=256, repeats=5):
+    """GB/s of a large tensor copy (read + write counted): the memory bound that stacks of weights too
+    big for the caches meet. Timed with the wall clock (memory traffic, one thread)."""
+    n = mib * 2**20 // 4
+    a = torch.ones(n, device=device)
+    out = torch.empty_like(a)
+    best = float("inf")
+    for _ in range(repeats):
+        sync(device)
+        t0 = time.perf_counter()
+        out.copy_(a)
+        sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n * 4 / best / 1e9
 
 
 # ------------------------------------------------------------------------------------------ fa_lab rows
@@ -363,10 +382,12 @@ def main(argv=None):
     tasks += [("eval (10k test)", lambda: _timed(lambda: eval_stack.evaluate(data.x_test, data.y_test), device))]
     for name, fn in tasks[1:]:  # warm-up
         fn()
-    peaks, ceilings = [], []
+    peaks, ceilings, lock_ceilings, bandwidths = [], [], [], []
     for rep in range(ARGS.repeats):
         peaks.append(matmul_peak(device))
         ceilings.append(gemm_ceiling(sizes, device, B))
+        lock_ceilings.append(gemm_ceiling(sizes, device, B, inner=5, models=len(RULES)))
+        bandwidths.append(copy_bandwidth(device))
         for name, fn in tasks[1:]:
             rows.setdefault(name, []).append(fn())
         print(f"  repeat {rep + 1}/{ARGS.repeats} done (load {os.getloadavg()[0]:.2f})", flush=True)
@@ -381,6 +402,15 @@ def main(argv=None):
     ceiling = max(ceilings)
     print(f"GEMMs alone of one DFA step at batch {B} (the shape ceiling): {ceiling:.1f} GFLOP/s = "
           f"{ceiling / peak:.2f} of peak")
+    lock_ceiling, bw = max(lock_ceilings), max(bandwidths)
+    weights = sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
+    print(f"the same GEMMs for {len(RULES)} stacked models (lockstep ceiling; weights "
+          f"{len(RULES) * weights * 4 / 2**20:.0f} MiB): {lock_ceiling:.1f} GFLOP/s = {lock_ceiling / peak:.2f} of peak")
+    # per step each weight is read by the forward GEMM and read + written by the update: 12 bytes
+    # for 4·batch FLOPs; once the weights no longer fit in the caches this bounds the GEMMs
+    intensity = 4 * B / 12
+    print(f"copy bandwidth {bw:.1f} GB/s; weights streamed from memory at batch {B} ({intensity:.1f} FLOP/byte) "
+          f"allow at most {min(1.0, intensity * bw / peak):.2f} of peak")
     print(f"\n{'row':22s} {'s/epoch':>9s} {'spread':>7s} {'GFLOP/ep':>9s} {'GFLOP/s':>8s} {'of peak':>8s}")
     for name in list(rows) + ["fa_lab one-by-one", "peer one-by-one"]:
         key = name.split()[-1]

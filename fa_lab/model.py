@@ -165,6 +165,9 @@ def build(sizes, activation="tanh", rule="dfa", aux=False, family="uniform", see
     sigmoid (auto-encoder). Weights and feedback come from independent streams of ``seed``.
     ``device``: 'cpu', 'cuda[:N]' or None (CUDA when present, else CPU); draws are made on the
     CPU, so a seed gives the same initial model on every device."""
+    if not isinstance(aux, bool):
+        raise FaLabError(f"aux must be True or False, got {aux!r} (a feedback family goes in family=..., "
+                         f"e.g. build(sizes, 'tanh', 'dfa', family='B1'))")
     if isinstance(dtype, str):
         dtype = DTYPES[choose("dtype", dtype, list(DTYPES))]
     device = resolve_device(device)

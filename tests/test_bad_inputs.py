@@ -36,6 +36,7 @@ BUILD_CASES = [
     (dict(sizes=[784, 20, 20, 20, 10], rule="s3"), r"strategy 's3' .* exactly 2 hidden layers, this net has 3"),
     (dict(rule="bp", aux=True), r"rule 'bp' uses no direct or tilde terms, so auxiliary errors would change nothing"),
     (dict(rule="fa+aux"), r"rule 'fa' uses no direct or tilde terms"),
+    (dict(aux="B1"), r"aux must be True or False, got 'B1' \(a feedback family goes in family=\.\.\."),
     (dict(head="sigmoid"), r"an auto-encoder .* sizes\[0\]=784 but sizes\[-1\]=10"),
     (dict(family="B4", feedback_params=dict(density=0)), r"density must be in \(0, 1\], got 0"),
     (dict(family="B2", feedback_params=dict(sd=0.1)), r"bad parameters \{'sd': 0.1\} for feedback family 'B2'"),

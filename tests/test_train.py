@@ -99,3 +99,32 @@ def test_histories_follow_the_callers_order(small):
     alone = fa_lab.fit([fa_lab.build([784, 16, 16, 10], "tanh", "bp", seed=0)], small, epochs=1, batch_size=100,
                        progress=False)[0]
     assert abs(hs[1].test_error[0] - alone.test_error[0]) < 1e-9
+
+
+@pytest.mark.parametrize("head", ["softmax", "sigmoid"])
+def test_on_the_fly_train_error_is_each_batch_before_its_update(small, head):
+    """fit scores an epoch's outputs in large chunks at its end; that must equal scoring each batch,
+    in the shuffled order, just before its own update (hand-written loop, float64)."""
+    from fa_lab.nets import generator
+    from fa_lab.train import Lockstep
+
+    data = small.subset(96, 16)
+    sizes = [784, 12, 12, 10 if head == "softmax" else 784]
+    make = lambda: fa_lab.build(sizes, "tanh", "s2", head=head, seed=3, dtype="float64")  # noqa: E731
+    (h,) = fa_lab.fit([make()], data, epochs=1, batch_size=8, lr=0.01, seed=5, progress=False)
+
+    m = make()
+    stack, x, y = Lockstep([m]), data.x_train.double(), data.y_train
+    perm = torch.randperm(96, generator=generator(5, "data-order"))
+    wrong = loss = 0.0
+    for s in range(0, 96, 8):
+        idx = perm[s:s + 8]
+        xb = x[idx]
+        t = m.net.head.target(y[idx], xb, sizes[-1], torch.float64)
+        out = m.net.forward(xb).a[-1]
+        wrong += float((out.argmax(-1) != y[idx]).sum()) if head == "softmax" else float(((out.sigmoid() - xb) ** 2).sum())
+        loss += float(m.net.head.loss(out, t))
+        stack.step(xb, t, 0.01)
+    expected = 100 * wrong / 96 if head == "softmax" else wrong / 96
+    assert h.train_error[0] == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert h.train_loss[0] == pytest.approx(loss / 96, rel=1e-12)
