@@ -22,6 +22,7 @@ any of them and ``Rule.order`` finds the order in which its layers can be comput
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from .errors import FaLabError, choose
 
@@ -95,7 +96,7 @@ class Rule:
     def uses_direct_errors(self) -> bool:
         return any(t.source == "direct" or t.tilde for ts in self.layers for t in ts)
 
-    @property
+    @cached_property  # read on every training step
     def order(self) -> tuple:
         """0-based hidden layers in an order that computes every δa before it is read.
 
