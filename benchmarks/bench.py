@@ -3,6 +3,8 @@
 What is measured (all for one net, default 784-800-800-10 tanh, at ``fa_lab.train.BATCH_SIZE``):
 
 1. the machine's fp32 matmul peak: best of several large square ``torch.mm``;
+   the GEMMs alone of a DFA step for one model and for six stacked models (the ceilings), and the
+   copy bandwidth;
 2. fa_lab training, one model per rule (bp fa dfa s1 s2 s3), through the real ``fa_lab.fit`` path,
    its epoch time and the fraction of the matmul peak it reaches (FLOP model: :func:`flops_per_example`);
 3. the same six rules trained in lockstep (one ``fit`` call) against one after another;
