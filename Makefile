@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv data main demo test bench book nbval replicate-quick clean
+.PHONY: venv data main demo test bench book nbval replicate-quick replicate-full clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,6 +25,13 @@ demo: data  ## a short real training of a paper network: prints its test error
 replicate-quick: data  ## every experiment on the quick protocol, then the report (results/quick)
 	$(BIN)/python -m fa_lab replicate all --quick --no-progress
 	$(BIN)/python -m fa_lab report --quick
+
+EXPERIMENTS ?= exp3 exp4
+JOBS ?= 2
+GROUP ?= 1
+replicate-full: data  ## full protocol of $(EXPERIMENTS) (resumable; CPU: one model per process), then the report
+	$(BIN)/python -m fa_lab replicate $(EXPERIMENTS) --jobs $(JOBS) --max-group-size $(GROUP) --no-progress
+	$(BIN)/python -m fa_lab report
 
 NBVAL := $(BIN)/python -m pytest --nbval book/ --nbval-current-env --nbval-sanitize-with book/nbval_sanitize.cfg -p no:cacheprovider
 
