@@ -154,12 +154,14 @@ def results_figure(experiment, protocol="full", results_dir=None, model=None):
     recs = load_records(experiment, protocol, results_dir)
     if not recs:
         return None
-    if experiment == "exp3":
-        small = min({tuple(r["config"]["sizes"]) for r in recs}, key=lambda s: s[1])
-        recs = [r for r in recs if tuple(r["config"]["sizes"]) == small]
-        fig = plots.reconstructions(recs, title="-".join(map(str, small)) + ": reconstructions (Figure 6)")
-        plots.weights(recs, title="first-layer weights (Figure 7)")
-        return fig
+    if experiment == "exp3":  # one pair of figures per auto-encoder that has runs, smallest first
+        first = None
+        for sizes in sorted({tuple(r["config"]["sizes"]) for r in recs}, key=lambda s: s[1]):
+            runs, name = [r for r in recs if tuple(r["config"]["sizes"]) == sizes], "-".join(map(str, sizes))
+            fig = plots.reconstructions(runs, title=f"{name}: reconstructions (Figure 6)")
+            plots.weights(runs, title=f"{name}: first-layer weights (Figure 7)")
+            first = first or fig
+        return first
     models = sorted({_label(r["config"]) for r in recs}, key=lambda m: ("Tanh" not in m, -int(m.split()[0][2:])))
     model = model if model in models else models[0]
     recs = [r for r in recs if _label(r["config"]) == model]
