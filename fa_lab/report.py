@@ -323,7 +323,9 @@ def _markdown(records, stats, tables, figs, rows, warnings, protocol, results_di
         "```",
         "",
         "`--jobs N` trains N lockstep groups in parallel processes; `--device cuda` uses a GPU; "
-        "`--dry-run` lists what is still to do. Each run is one JSON file "
+        "`--dry-run` lists what is still to do. On a CPU add `--jobs 2 --max-group-size 1` (one model per "
+        "process: at batch 16 lockstep is slower there, docs/benchmarks.md); on a GPU lockstep groups are the "
+        "fast path. Each run is one JSON file "
         f"`{results_dir}/{protocol}/<experiment>/<run_id>.json` (config, per-epoch errors, versions, git commit, "
         "host); the run id ends in a hash of the full config.",
         "",
