@@ -99,3 +99,15 @@ def test_init_is_xavier_and_normal_bias():
     assert W.abs().max() <= bound and W.abs().max() > 0.99 * bound
     b = torch.cat([m.bias(1), m.bias(2)])
     assert abs(b.mean()) < 0.1 and abs(b.std() - 1) < 0.05
+
+
+def test_b1_is_b7_plus_ones_which_dfa_cannot_see():
+    """B1 = 1 + N and B7 = N draw the same N for a seed; a softmax error sums to zero over the classes,
+    so the ones part adds nothing to B e and DFA trains the same (book ch. 10; results/full/exp4)."""
+    a = fa_lab.build([30, 12, 12, 10], "tanh", "dfa", family="B1", seed=4, dtype="float64")
+    b = fa_lab.build([30, 12, 12, 10], "tanh", "dfa", family="B7", seed=4, dtype="float64")
+    g = torch.Generator().manual_seed(0)
+    e = torch.softmax(torch.randn(5, 10, generator=g, dtype=torch.float64), -1) - torch.eye(10, dtype=torch.float64)[:5]
+    for key in a.feedback:
+        assert torch.allclose(a.feedback[key] - b.feedback[key], torch.ones_like(a.feedback[key]), atol=1e-12)
+        assert (e @ (a.feedback[key] - b.feedback[key]).T).abs().max() < 1e-12
