@@ -7,7 +7,7 @@ batch size ``BATCH_SIZE`` (the paper does not state one; see README "Batch size"
 Lockstep: K models that share sizes, activation and the batch order train in one pass.
 Their weights are stacked (K, nᵢ, nᵢ₋₁); the forward pass and the weight updates are one
 batched product for all K; error transport runs once per group of models sharing a rule.
-A single model is the case K = 1 of the same code.
+A single model runs the same code on its own 2-D tensors (plain GEMMs, no K dimension).
 """
 
 from __future__ import annotations
