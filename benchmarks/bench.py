@@ -3,8 +3,9 @@
 What is measured (all for one net, default 784-800-800-10 tanh, at ``fa_lab.train.BATCH_SIZE``):
 
 1. the machine's fp32 matmul peak: best of several large square ``torch.mm``;
-   the GEMMs alone of a DFA step for one model and for six stacked models (the ceilings), and the
-   copy bandwidth;
+   the GEMMs alone of one step of each rule (:func:`step_gemms`; the ceiling a step can reach at
+   this batch size) and of a DFA step for six stacked models (the lockstep ceiling), and the copy
+   bandwidth;
 2. fa_lab training, one model per rule (bp fa dfa s1 s2 s3), through the real ``fa_lab.fit`` path,
    its epoch time and the fraction of the matmul peak it reaches (FLOP model: :func:`flops_per_example`);
 3. the same six rules trained in lockstep (one ``fit`` call) against one after another;
@@ -126,30 +127,64 @@ def matmul_peak(device, n=2048, repeats=7):
     return 2 * n**3 / best / 1e9
 
 
-def gemm_ceiling(sizes, device, batch, repeats=7, inner=20, models=1):
-    """GFLOP/s of the GEMMs alone of one DFA step at ``batch`` (forward addmm, Bⁱe, δW addmm_), no
-    element-wise work, no Python beyond the calls: the best any implementation of the step can do
-    with torch's GEMMs at these (small) shapes. Its ratio to :func:`matmul_peak` is the ceiling
-    for the fraction of peak a training step can reach at this batch size. ``models`` > 1: the same
-    for K models stacked as lockstep stacks them (batched GEMMs over (K, n, m) weights)."""
+def step_gemms(rule, sizes, device, batch, models=1):
+    """The GEMMs of one training step of ``rule`` at ``batch``, as zero-argument callables on random
+    operands of the engine's shapes and layouts, and their FLOPs (which equal ``batch`` times
+    :func:`flops_per_example`; the two are checked against each other). ``models`` > 1: the same for
+    K models stacked the way lockstep stacks them (batched GEMMs over (K, n, m) weights).
+
+    Forward ``addmm(b, h, Wᵀ)``; transport ``e·Bᵀ`` once per layer that forms Bⁱe (plus the auxiliary
+    logits ``h·B``), ``δ·W`` (BP) or ``δ·B̃ᵀ``/``δ·B̄ᵀ`` per neighbour term; update ``W.addmm_(δᵀ, h)``."""
     K = (models,) if models > 1 else ()
-    W = [torch.randn(*K, o, i, device=device) * 0.01 for i, o in zip(sizes[:-1], sizes[1:])]
-    b = [torch.zeros(*K, 1, o, device=device) if K else torch.zeros(o, device=device) for o in sizes[1:]]
-    B = [torch.randn(*K, o, sizes[-1], device=device) for o in sizes[1:-1]]
-    hs = [torch.randn(*K, batch, n, device=device) for n in sizes[:-1]]
-    ds = [torch.randn(*K, batch, n, device=device) * 1e-6 for n in sizes[1:]]
-    e = ds[-1]
+    n = list(sizes)
+
+    def mat(*shape, scale=1.0):
+        return torch.randn(*K, *shape, device=device) * scale
+
+    def mm(x, y):
+        return (lambda: torch.bmm(x, y)) if K else (lambda: torch.mm(x, y))
+
+    calls, flops = [], 0
+    for i in range(len(n) - 1):  # forward
+        W, b, h = mat(n[i + 1], n[i], scale=0.01), mat(1, n[i + 1]) if K else mat(n[i + 1]), mat(batch, n[i])
+        calls.append((lambda W=W, b=b, h=h: torch.baddbmm(b, h, W.transpose(-1, -2))) if K
+                     else (lambda W=W, b=b, h=h: torch.addmm(b, h, W.T)))
+        flops += 2 * batch * n[i] * n[i + 1]
+    for i in range(rule.n_hidden):  # error transport; 0-based hidden layer i has width n[i + 1]
+        width = n[i + 1]
+        if "B" in rule.needs(i):
+            calls.append(mm(mat(batch, n[-1]), mat(width, n[-1]).transpose(-1, -2)))
+            flops += 2 * batch * width * n[-1]
+            if rule.error == "auxiliary":
+                calls.append(mm(mat(batch, width), mat(width, n[-1])))
+                flops += 2 * batch * width * n[-1]
+        for term in rule.layers[i]:
+            if term.source != "direct":
+                j = i + 1 if term.source == "above" else i - 1
+                n_j = n[-1] if j == rule.n_hidden else n[j + 1]
+                M = mat(n_j, width) if term.via == "weights" else mat(width, n_j).transpose(-1, -2)
+                calls.append(mm(mat(batch, n_j), M))
+                flops += 2 * batch * width * n_j
+    for i in range(len(n) - 1):  # weight updates
+        W, d, h = mat(n[i + 1], n[i], scale=0.01), mat(batch, n[i + 1], scale=1e-6), mat(batch, n[i])
+        calls.append((lambda W=W, d=d, h=h: W.baddbmm_(d.transpose(1, 2), h, alpha=-1e-3)) if K
+                     else (lambda W=W, d=d, h=h: W.addmm_(d.T, h, alpha=-1e-3)))
+        flops += 2 * batch * n[i] * n[i + 1]
+    assert flops == batch * flops_per_example(rule, sizes), "step_gemms and the FLOP model disagree"
+    return calls, models * flops
+
+
+def gemm_ceiling(rule, sizes, device, batch, repeats=7, inner=20, models=1):
+    """GFLOP/s of the GEMMs alone of one step of ``rule`` (:func:`step_gemms`): no element-wise
+    work, no Python beyond the calls. Its ratio to :func:`matmul_peak` is the ceiling for the
+    fraction of peak a training step of that rule can reach at this (small) batch size with torch's
+    GEMMs. ``models`` > 1: the lockstep ceiling of K stacked models."""
+    calls, flops = step_gemms(rule, sizes, device, batch, models)
 
     def step():
-        for Wi, bi, h in zip(W, b, hs):
-            (torch.baddbmm(bi, h, Wi.transpose(-1, -2)) if K else torch.addmm(bi, h, Wi.T))
-        for Bi in B:
-            e @ Bi.transpose(-1, -2)
-        for Wi, d, h in zip(W, ds, hs):
-            (Wi.baddbmm_(d.transpose(-1, -2), h, alpha=-1e-3) if K else Wi.addmm_(d.T, h, alpha=-1e-3))
+        for c in calls:
+            c()
 
-    flops = models * 2 * batch * (2 * sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
-                                  + sum(sizes[1:-1]) * sizes[-1])
     step()
     best = float("inf")
     for _ in range(repeats):
@@ -352,6 +387,7 @@ def main(argv=None):
                         "with other jobs, multi-threaded GEMMs stall on descheduled threads (docs/benchmarks.md); "
                         "peak and rows use the same count, so fractions and ratios stay comparable")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--peak-n", type=int, default=2048, help="side of the square matmul that measures the peak")
     ARGS = p.parse_args(argv)
     global CLOCK
     if ARGS.threads:
@@ -384,11 +420,12 @@ def main(argv=None):
     tasks += [("eval (10k test)", lambda: _timed(lambda: eval_stack.evaluate(data.x_test, data.y_test), device))]
     for name, fn in tasks[1:]:  # warm-up
         fn()
-    peaks, ceilings, lock_ceilings, bandwidths = [], [], [], []
+    peaks, ceilings, lock_ceilings, bandwidths = [], {r: [] for r in RULES}, [], []
     for rep in range(ARGS.repeats):
-        peaks.append(matmul_peak(device))
-        ceilings.append(gemm_ceiling(sizes, device, B))
-        lock_ceilings.append(gemm_ceiling(sizes, device, B, inner=5, models=len(RULES)))
+        peaks.append(matmul_peak(device, ARGS.peak_n))
+        for r in RULES:
+            ceilings[r].append(gemm_ceiling(models[r].rule, sizes, device, B))
+        lock_ceilings.append(gemm_ceiling(models["dfa"].rule, sizes, device, B, inner=5, models=len(RULES)))
         bandwidths.append(copy_bandwidth(device))
         for name, fn in tasks[1:]:
             rows.setdefault(name, []).append(fn())
@@ -399,21 +436,22 @@ def main(argv=None):
     best["fa_lab one-by-one"] = sum(best[f"fa_lab {r}"] for r in RULES)
     best["peer one-by-one"] = sum(best[f"peer {r}"] for r in RULES)
 
-    print(f"\nmatmul peak (torch.mm 2048², best of {len(peaks)}x7): {peak:.1f} GFLOP/s "
+    print(f"\nmatmul peak (torch.mm {ARGS.peak_n}², best of {len(peaks)}x7): {peak:.1f} GFLOP/s "
           f"(worst repeat {min(peaks):.1f})")
-    ceiling = max(ceilings)
-    print(f"GEMMs alone of one DFA step at batch {B} (the shape ceiling): {ceiling:.1f} GFLOP/s = "
-          f"{ceiling / peak:.2f} of peak")
+    ceiling = {r: max(v) / peak for r, v in ceilings.items()}
+    print(f"GEMMs alone of one step at batch {B} (the shape ceiling, of peak): "
+          + ", ".join(f"{r} {c:.2f}" for r, c in ceiling.items()))
     lock_ceiling, bw = max(lock_ceilings), max(bandwidths)
     weights = sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
-    print(f"the same GEMMs for {len(RULES)} stacked models (lockstep ceiling; weights "
+    print(f"the GEMMs of a DFA step for {len(RULES)} stacked models (lockstep ceiling; weights "
           f"{len(RULES) * weights * 4 / 2**20:.0f} MiB): {lock_ceiling:.1f} GFLOP/s = {lock_ceiling / peak:.2f} of peak")
     # per step each weight is read by the forward GEMM and read + written by the update: 12 bytes
     # for 4·batch FLOPs; once the weights no longer fit in the caches this bounds the GEMMs
     intensity = 4 * B / 12
     print(f"copy bandwidth {bw:.1f} GB/s; weights streamed from memory at batch {B} ({intensity:.1f} FLOP/byte) "
           f"allow at most {min(1.0, intensity * bw / peak):.2f} of peak")
-    print(f"\n{'row':22s} {'s/epoch':>9s} {'spread':>7s} {'GFLOP/ep':>9s} {'GFLOP/s':>8s} {'of peak':>8s}")
+    print(f"\n{'row':22s} {'s/epoch':>9s} {'spread':>7s} {'GFLOP/ep':>9s} {'GFLOP/s':>8s} {'of peak':>8s} "
+          f"{'ceiling':>8s} {'of ceil.':>8s}")
     for name in list(rows) + ["fa_lab one-by-one", "peer one-by-one"]:
         key = name.split()[-1]
         fl = flops.get(key) if name.startswith(("fa_lab", "peer")) else None
@@ -424,7 +462,9 @@ def main(argv=None):
         sp = f"{spread[name]:.2f}" if name in spread else ""
         if fl:
             rate = fl / best[name] / 1e9
-            print(f"{name:22s} {best[name]:9.2f} {sp:>7s} {fl / 1e9:9.1f} {rate:8.1f} {rate / peak:8.2f}")
+            ceil = lock_ceiling / peak if name == "fa_lab lockstep" else ceiling.get(key) if name.startswith("fa_lab") else None
+            extra = f" {ceil:8.2f} {rate / peak / ceil:8.2f}" if ceil else ""
+            print(f"{name:22s} {best[name]:9.2f} {sp:>7s} {fl / 1e9:9.1f} {rate:8.1f} {rate / peak:8.2f}{extra}")
         else:
             print(f"{name:22s} {best[name]:9.2f} {sp:>7s}")
 
