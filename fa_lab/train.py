@@ -152,6 +152,13 @@ def _as_error(head, summed, n):
     return (summed * (100.0 / n if head.name == "softmax" else 1.0 / n)).tolist()
 
 
+def _all_finite(w):
+    """True when no entry of ``w`` is NaN or ±inf, tested on its sum: a NaN or inf entry makes the sum
+    NaN or inf. One reduction instead of an elementwise mask the size of the weights (0.8 ms per
+    800×800 layer here); a finite sum can overflow only for weights of order 1e38 / n, diverged anyway."""
+    return bool(torch.isfinite(w.sum()))
+
+
 def _divergence_message(model, epoch, loss, lr, batch_size, reduction):
     step = lr * batch_size if reduction == "sum" else lr
     return (f"training diverged at epoch {epoch} for model {model.name!r}: the training loss became {loss}. "
@@ -219,7 +226,7 @@ def fit(models, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, seed=0, reduc
             if not alive[k]:
                 continue
             value = float(loss[k])
-            if not math.isfinite(value) or not all(torch.isfinite(w).all() for w in m.net.W):
+            if not math.isfinite(value) or not all(_all_finite(w) for w in m.net.W):
                 h.diverged = _divergence_message(m, epoch, value, lr, batch_size, reduction)
                 alive[k] = False
                 continue

@@ -71,6 +71,20 @@ def test_lockstep_keeps_healthy_models_when_one_diverges(small):
     assert h_good.diverged is None and h_good.epochs == 2
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), "inf-inf"])
+def test_a_single_non_finite_weight_marks_divergence(bad):
+    """fit's divergence check reduces each weight to its sum; one bad entry must still show."""
+    from fa_lab.train import _all_finite
+
+    w = torch.randn(50, 40, dtype=torch.float64)
+    assert _all_finite(w)
+    if bad == "inf-inf":  # +inf and -inf together sum to NaN
+        w[0, 0], w[7, 3] = float("inf"), -float("inf")
+    else:
+        w[13, 21] = bad
+    assert not _all_finite(w)
+
+
 def test_autoencoder_trains(small):
     m = fa_lab.build([784, 32, 32, 784], "sigmoid", "dfa", head="sigmoid", seed=0)
     h = m.train(small, epochs=2, batch_size=32, lr=0.01, progress=False)
