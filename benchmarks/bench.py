@@ -1,6 +1,6 @@
 """Speed benchmarks of fa_lab, printed as ratios measured in one run (``make bench``).
 
-What is measured (all for one net, default 784-800-800-10 tanh, at ``fa_lab.train.BATCH_SIZE``):
+What is measured (all for one net, default 784-800-800-10 tanh, at ``fa_lab.core.train.BATCH_SIZE``):
 
 1. the machine's fp32 matmul peak: best of several large square ``torch.mm``;
    the GEMMs alone of one step of each rule (:func:`step_gemms`; the ceiling a step can reach at
@@ -46,8 +46,8 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fa_lab  # noqa: E402
-from fa_lab.data import data_root, ensure_mnist  # noqa: E402
-from fa_lab.train import BATCH_SIZE, LR, Lockstep  # noqa: E402
+from fa_lab.core.data import data_root, ensure_mnist  # noqa: E402
+from fa_lab.core.train import BATCH_SIZE, LR, Lockstep  # noqa: E402
 
 RULES = ("bp", "fa", "dfa", "s1", "s2", "s3")
 EPOCH = 60_000  # MNIST training examples
@@ -379,7 +379,7 @@ def main(argv=None):
     global ARGS
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sizes", default="784,800,800,10")
-    p.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="default: fa_lab.train.BATCH_SIZE")
+    p.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="default: fa_lab.core.train.BATCH_SIZE")
     p.add_argument("--batches", type=int, default=50, help="batches timed per row (extrapolated to an epoch)")
     p.add_argument("--repeats", type=int, default=5, help="interleaved repeats; the best is kept")
     p.add_argument("--threads", type=int, default=1,
@@ -401,7 +401,7 @@ def main(argv=None):
     ensure_mnist(download=False)
     data = fa_lab.load_mnist(download=False, device=device)
     part = data.subset(nb * B, B)  # the timed part of an epoch; a token test set (eval is timed apart)
-    print(f"fa_lab bench: sizes {sizes} tanh, batch {B} (fa_lab.train.BATCH_SIZE={BATCH_SIZE}), {nb} batches/row "
+    print(f"fa_lab bench: sizes {sizes} tanh, batch {B} (fa_lab.core.train.BATCH_SIZE={BATCH_SIZE}), {nb} batches/row "
           f"x {ARGS.repeats} repeats, device {device}, threads {torch.get_num_threads()}, torch {torch.__version__}, "
           f"load average {os.getloadavg()[0]:.2f}, clock {CLOCK.__name__}", flush=True)
 

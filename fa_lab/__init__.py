@@ -5,13 +5,13 @@ Layout (imports flow downwards): data → nets → rules → feedback → engine
 → experiments/results → plots/widgets.
 """
 
-from .data import MNIST, load_mnist
-from .errors import FaLabError, TrainingDiverged
-from .feedback import FAMILIES, Feedback
-from .model import Model, build
-from .nets import ACTIVATIONS, Net
-from .rules import PRESETS, Rule, Term, get_rule
-from .train import BATCH_SIZE, EPOCHS, LR, History, fit, train
+from .core.data import MNIST, load_mnist
+from .core.errors import FaLabError, TrainingDiverged
+from .core.feedback import FAMILIES, Feedback
+from .core.model import Model, build
+from .core.nets import ACTIVATIONS, Net
+from .core.rules import PRESETS, Rule, Term, get_rule
+from .core.train import BATCH_SIZE, EPOCHS, LR, History, fit, train
 
 __version__ = "0.1.0"
 __all__ = ["MNIST", "load_mnist", "FaLabError", "TrainingDiverged", "FAMILIES", "Feedback", "Model", "build",

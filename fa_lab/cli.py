@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import FaLabError
+from .core.errors import FaLabError
 
 
 def _ints(text):
@@ -16,10 +16,10 @@ def _ints(text):
 
 
 def add_train(sub):
-    from .feedback import FAMILIES
-    from .nets import ACTIVATIONS
-    from .rules import PRESETS
-    from .train import BATCH_SIZE, EPOCHS, LR
+    from .core.feedback import FAMILIES
+    from .core.nets import ACTIVATIONS
+    from .core.rules import PRESETS
+    from .core.train import BATCH_SIZE, EPOCHS, LR
 
     p = sub.add_parser("train", help="train one model on MNIST and print its test error",
                        description="Train one model on MNIST with SGD; prints per-epoch errors and the final test error.")
@@ -41,8 +41,8 @@ def add_train(sub):
 
 
 def run_train(args):
-    from .data import load_mnist
-    from .model import build
+    from .core.data import load_mnist
+    from .core.model import build
 
     if args.subset is not None and args.subset <= 0:
         raise FaLabError(f"--subset must be a positive integer, got {args.subset}")
@@ -73,7 +73,7 @@ def add_data(sub):
 
 
 def run_data(args):
-    from .data import ensure_mnist
+    from .core.data import ensure_mnist
 
     print(f"MNIST ok in {ensure_mnist(args.data, download=not args.no_download)}")
     return 0
@@ -85,7 +85,7 @@ COMMANDS = [add_train, add_data]
 
 def _extra_commands():
     try:
-        from .runner import add_commands
+        from .replication.runner import add_commands
     except ImportError:
         return []
     return add_commands

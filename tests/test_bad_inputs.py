@@ -5,8 +5,8 @@ import torch
 
 import fa_lab
 from fa_lab import FaLabError
-from fa_lab.data import MNIST
-from fa_lab.rules import Rule
+from fa_lab.core.data import MNIST
+from fa_lab.core.rules import Rule
 
 NET = [784, 20, 20, 10]
 

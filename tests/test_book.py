@@ -2,7 +2,7 @@
 embedded, and the widget state is in the pages so the widgets render without a kernel. Those tests are
 skipped when the book has not been built (build it first with ``make book``).
 
-The book's helpers (``fa_lab.widgets``, ``fa_lab.schematics``) are tested here without the HTML.
+The book's helpers (``fa_lab.teaching.widgets``, ``fa_lab.teaching.schematics``) are tested here without the HTML.
 """
 
 import json
@@ -100,7 +100,7 @@ def test_references_and_exercises_render():
 
 # ---------------------------------------------------------------- the helpers, without the HTML
 def test_paper_numbers():
-    from fa_lab import widgets
+    from fa_lab.teaching import widgets
 
     assert widgets.paper_number(800, "tanh", "s1", aux=True) == 1.66
     assert widgets.paper_number(800, "tanh", "fa", family="B4") == 6.33
@@ -109,8 +109,8 @@ def test_paper_numbers():
 
 
 def _fake_results(tmp_path):
-    from fa_lab.experiments import configs
-    from fa_lab.results import atomic_write_json
+    from fa_lab.replication.experiments import configs
+    from fa_lab.replication.results import atomic_write_json
 
     wanted = [("dfa", "B1"), ("fa", "B1")]
     cfgs = {(c.rule, c.family): c for c in configs("exp4")}
@@ -124,7 +124,7 @@ def _fake_results(tmp_path):
 
 
 def test_results_table_and_figure(tmp_path):
-    from fa_lab import widgets
+    from fa_lab.teaching import widgets
 
     root = _fake_results(tmp_path)
     html = widgets.results_table("exp4", results_dir=root).data
@@ -136,7 +136,7 @@ def test_results_table_and_figure(tmp_path):
 
 def test_panel_runs_only_on_demand():
     pytest.importorskip("ipywidgets")
-    from fa_lab import widgets
+    from fa_lab.teaching import widgets
 
     p = widgets.Panel("exp4")
     assert p.progress.value == 0 and p.out.outputs == ()
@@ -148,7 +148,7 @@ def test_panel_runs_only_on_demand():
 
 
 def test_schematics_draw():
-    from fa_lab import schematics
+    from fa_lab.teaching import schematics
 
     assert len(schematics.figure1().axes) == 2
     assert len(schematics.draw_rules(["bp", "s1", "s2", "s3"], aux=True).axes) == 4

@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 import fa_lab
-from fa_lab.data import SHA256, ensure_mnist, raw_dir
+from fa_lab.core.data import SHA256, ensure_mnist, raw_dir
 
 
 def test_mnist_shapes_and_counts(mnist):

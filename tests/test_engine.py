@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import fa_lab
-from fa_lab.rules import Rule
+from fa_lab.core.rules import Rule
 
 TOL = 1e-10
 

@@ -4,7 +4,7 @@ import torch
 
 import fa_lab
 from fa_lab import Rule
-from fa_lab.exercises import (autograd_check, check_aux_error, check_bp_delta, check_dfa_delta, check_fa_delta,
+from fa_lab.teaching.exercises import (autograd_check, check_aux_error, check_bp_delta, check_dfa_delta, check_fa_delta,
                               check_family, check_strategy, expect)
 
 import pytest

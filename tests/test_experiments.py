@@ -11,14 +11,14 @@ import sys
 import numpy as np
 import pytest
 
-import fa_lab.experiments as ex
-import fa_lab.results as rs
+import fa_lab.replication.experiments as ex
+import fa_lab.replication.results as rs
 from fa_lab.cli import main
-from fa_lab.errors import FaLabError
-from fa_lab.report import COLUMNS, report
-from fa_lab.runner import plan, replicate
+from fa_lab.core.errors import FaLabError
+from fa_lab.replication.report import COLUMNS, report
+from fa_lab.replication.runner import plan, replicate
 
-TRAIN = sys.modules["fa_lab.train"]  # the module (fa_lab.train is also the name of a function)
+TRAIN = sys.modules["fa_lab.core.train"]  # the module (fa_lab.core.train is also the name of a function)
 
 
 @pytest.fixture
@@ -208,7 +208,7 @@ def test_plot_api_for_the_book(tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from fa_lab import plots
+    from fa_lab.teaching import plots
 
     res = tmp_path / "r"
     for seed, err in zip((0, 1), (2.0, 2.4)):
@@ -289,7 +289,7 @@ def test_killing_the_runner_stops_its_workers(tmp_path, sig):
     import subprocess
     import time
 
-    script = ("from fa_lab.runner import replicate\n"
+    script = ("from fa_lab.replication.runner import replicate\n"
               f"replicate(['exp4'], quick=True, jobs=2, results_dir={str(tmp_path)!r}, progress=False, "
               "max_group_size=1, epochs=100000, n_train=64, n_test=32)\n")
     env = dict(os.environ, OMP_NUM_THREADS="1")

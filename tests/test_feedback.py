@@ -4,8 +4,8 @@ import pytest
 import torch
 
 import fa_lab
-from fa_lab.feedback import FAMILIES, family
-from fa_lab.nets import generator
+from fa_lab.core.feedback import FAMILIES, family
+from fa_lab.core.nets import generator
 
 SHAPE = (800, 800)
 

@@ -74,7 +74,7 @@ def test_lockstep_keeps_healthy_models_when_one_diverges(small):
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), "inf-inf"])
 def test_a_single_non_finite_weight_marks_divergence(bad):
     """fit's divergence check reduces each weight to its sum; one bad entry must still show."""
-    from fa_lab.train import _all_finite
+    from fa_lab.core.train import _all_finite
 
     w = torch.randn(50, 40, dtype=torch.float64)
     assert _all_finite(w)
@@ -119,8 +119,8 @@ def test_histories_follow_the_callers_order(small):
 def test_on_the_fly_train_error_is_each_batch_before_its_update(small, head):
     """fit scores an epoch's outputs in large chunks at its end; that must equal scoring each batch,
     in the shuffled order, just before its own update (hand-written loop, float64)."""
-    from fa_lab.nets import generator
-    from fa_lab.train import Lockstep
+    from fa_lab.core.nets import generator
+    from fa_lab.core.train import Lockstep
 
     data = small.subset(96, 16)
     sizes = [784, 12, 12, 10 if head == "softmax" else 784]

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import experiments as ex
 from . import results as rs
-from .errors import FaLabError
+from ..core.errors import FaLabError
 
 # 10 "randomly selected" test digits for Figure 6 (fixed: indices into the 10 000 MNIST test images)
 DIGITS = tuple(int(i) for i in np.sort(np.random.default_rng(2017).choice(10000, 10, replace=False)))
@@ -45,7 +45,7 @@ def _cpu_name():
 
 
 def _git_commit():
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
         if head.returncode != 0:
@@ -61,7 +61,7 @@ def environment() -> dict:
     """Library versions, git commit, host and CPU: stored in every result."""
     import torch
 
-    from . import __version__
+    from .. import __version__
 
     return {"versions": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
                          "fa_lab": __version__},
@@ -97,9 +97,9 @@ def run_group(config_dicts, results_dir, device="auto", threads=None, progress=T
     """Train one lockstep group and write each run's result atomically; returns [(run_id, final, diverged)]."""
     import torch
 
-    from .data import load_mnist
-    from .model import resolve_device
-    from .train import fit
+    from ..core.data import load_mnist
+    from ..core.model import resolve_device
+    from ..core.train import fit
 
     if threads:
         torch.set_num_threads(threads)
@@ -172,7 +172,7 @@ def replicate(names="all", quick=False, seeds=(0,), jobs=1, results_dir=rs.DEFAU
         raise FaLabError(f"--max-groups must be a positive integer, got {max_groups!r}")
     if max_group_size is not None and (not isinstance(max_group_size, int) or max_group_size < 1):
         raise FaLabError(f"--max-group-size must be a positive integer, got {max_group_size!r}")
-    from .model import resolve_device
+    from ..core.model import resolve_device
 
     resolve_device(device)  # a bad --device fails here, in one line, before any work
     protocol = "quick" if quick else "full"
@@ -297,7 +297,7 @@ def _positive_int(name):
 
 
 def add_replicate(sub):
-    from .nets import ACTIVATIONS
+    from ..core.nets import ACTIVATIONS
 
     p = sub.add_parser("replicate", help="run the paper's experiments (resumable)",
                        description="Run the experiments of the paper; finished runs are skipped, each result is "

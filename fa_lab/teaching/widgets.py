@@ -18,9 +18,9 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from .errors import FaLabError
+from ..core.errors import FaLabError
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parent.parent
 EXPERIMENTS = {
     "exp1": "Experiment 1: strategies s1–s3 with the output error (Table 2, Figure 4)",
     "exp2": "Experiment 2: strategies s1–s3 with auxiliary (LAFS) errors (Table 3, Figure 5)",
@@ -34,7 +34,7 @@ QUICK = {"n_train": 2000, "n_test": 1000, "epochs": 2, "width": 100, "batch_size
 # ---------------------------------------------------------------- the paper's numbers
 def paper_rows():
     """Rows of the paper's Tables 2, 3, 4 (``fa_lab/paper_tables.csv``) with numeric fields as numbers."""
-    from .report import paper_rows as rows
+    from ..replication.report import paper_rows as rows
 
     return [dict(r, width=int(r["width"]), test_error_pct=float(r["test_error_pct"]), experiment=int(r["experiment"]))
             for r in rows()]
@@ -71,7 +71,7 @@ def repo_root():
 def load_records(experiment, protocol="full", results_dir=None):
     """Committed result records of one experiment (``fa_lab.results``); [] when none are there yet."""
     try:
-        from .results import load_results
+        from ..replication.results import load_results
     except ImportError:  # pragma: no cover - the results store is part of the library
         return []
     root = Path(results_dir) if results_dir else repo_root() / "results"
@@ -105,7 +105,7 @@ def _method(cfg):
 def result_rows(experiment, protocol="full", results_dir=None):
     """(model, method, ours, paper, epochs, n seeds) per configuration: ours = mean final test error over
     the seeds run with the protocol's current settings (older settings are left out, as in the report)."""
-    from .report import current_records, summarize
+    from ..replication.report import current_records, summarize
 
     records, _ = current_records(load_records(experiment, protocol, results_dir), protocol)
     first = {}
@@ -177,7 +177,7 @@ def results_figure(experiment, protocol="full", results_dir=None, model=None):
 # ---------------------------------------------------------------- live runs
 def quick_data(n_train=QUICK["n_train"], n_test=QUICK["n_test"]):
     """The first ``n_train`` / ``n_test`` MNIST examples (cached after the first call)."""
-    from .data import load_mnist
+    from ..core.data import load_mnist
 
     return load_mnist().subset(n_train, n_test)
 
@@ -187,8 +187,8 @@ def run(rules=("dfa",), width=QUICK["width"], activation="tanh", aux=False, fami
         batch_size=QUICK["batch_size"], lr=None):
     """Train one model per rule (and per feedback family, when ``family`` is a list) in lockstep on a
     subset; returns (models, histories). ``rules`` holds preset names or :class:`~fa_lab.Rule` objects."""
-    from .model import build
-    from .train import fit
+    from ..core.model import build
+    from ..core.train import fit
 
     rules = [rules] if isinstance(rules, str) or not hasattr(rules, "__iter__") else list(rules)
     if not rules:
@@ -198,7 +198,7 @@ def run(rules=("dfa",), width=QUICK["width"], activation="tanh", aux=False, fami
     models = [build(sizes, activation, r, aux=aux, family=f, seed=seed, head="sigmoid" if autoencoder else "softmax")
               for f in families for r in rules]
     data = data or quick_data(n_train, n_test)
-    from .train import LR
+    from ..core.train import LR
 
     hist = fit(models, data, epochs=epochs, batch_size=batch_size, lr=lr or LR, seed=seed, progress=False,
                callback=callback)
@@ -259,9 +259,9 @@ class Panel:
     def __init__(self, experiment="exp1", extra_rules=None, **overrides):
         import ipywidgets as W
 
-        from .feedback import FAMILIES
-        from .nets import ACTIVATIONS
-        from .rules import PRESETS
+        from ..core.feedback import FAMILIES
+        from ..core.nets import ACTIVATIONS
+        from ..core.rules import PRESETS
 
         if experiment not in DEFAULTS:
             raise FaLabError(f"unknown experiment {experiment!r}; valid choices: {', '.join(DEFAULTS)}")
@@ -414,8 +414,8 @@ def alignment_run(rules=("fa", "dfa", "s1", "s2", "s3"), width=QUICK["width"], a
     the angle (degrees) between each one's δWⁱ and BP's gradient on a fixed batch of ``batch`` training
     examples. Returns {rule: [[angle per layer] per epoch]} with
     epoch 0 = before training."""
-    from .model import build
-    from .train import fit
+    from ..core.model import build
+    from ..core.train import fit
 
     data = quick_data(n_train, n_test)
     x, y = data.x_train[:batch], data.y_train[:batch]

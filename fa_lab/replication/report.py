@@ -181,7 +181,7 @@ def make_figures(records, out_dir) -> dict:
     """Figures 4, 5, 8 (curves), 6 (reconstructions), 7 (first-layer weights); returns {name: path}."""
     from matplotlib.figure import Figure
 
-    from . import plots
+    from ..teaching import plots
 
     out_dir = Path(out_dir)
     made = {}
@@ -241,7 +241,7 @@ def current_records(records, protocol):
 def report(results_dir=rs.DEFAULT_DIR, protocol="full", markdown=None, figures=True, warn=None) -> dict:
     """Write every output listed in the module docstring; returns {name: path}."""
     if protocol not in rs.PROTOCOLS:
-        from .errors import FaLabError
+        from ..core.errors import FaLabError
 
         raise FaLabError(f"unknown protocol {protocol!r}; valid choices: {', '.join(rs.PROTOCOLS)}")
     results_dir = Path(results_dir)

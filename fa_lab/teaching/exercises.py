@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import FaLabError
-from .feedback import FAMILIES
-from .model import build
-from .rules import PRESETS, Rule, get_rule
+from ..core.errors import FaLabError
+from ..core.feedback import FAMILIES
+from ..core.model import build
+from ..core.rules import PRESETS, Rule, get_rule
 
 __all__ = ["Verdict", "check_bp_delta", "check_fa_delta", "check_dfa_delta", "check_aux_error", "check_strategy",
            "check_family", "autograd_check", "expect"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .results import load_artifacts
+from ..replication.results import load_artifacts
 
 METHOD_ORDER = ("bp", "fa", "dfa", "s1", "s2", "s3")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from .rules import Rule, get_rule
+from ..core.rules import Rule, get_rule
 
 COLOURS = {"forward": "0.6", "bp": "black", "fa": "tab:red", "dfa": "tab:orange", "lafs": "tab:blue"}
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import asdict, dataclass
 
-from .errors import FaLabError
+from ..core.errors import FaLabError
 from .results import config_hash
 
 WIDTHS = (200, 400, 800)
@@ -103,7 +103,7 @@ class RunConfig:
 
     def build(self, device="cpu"):
         """The untrained :class:`~fa_lab.model.Model` of this run."""
-        from .model import build
+        from ..core.model import build
 
         return build(list(self.sizes), self.activation, self.rule, aux=self.aux, family=self.family, seed=self.seed,
                      head=self.head, dtype=self.dtype, device=device, feedback_params=dict(self.feedback_params),
@@ -112,7 +112,7 @@ class RunConfig:
 
 def protocol_settings(protocol: str) -> dict:
     """epochs, batch_size, lr, n_train, n_test of a protocol (read from fa_lab.train at call time)."""
-    t = importlib.import_module("fa_lab.train")
+    t = importlib.import_module("fa_lab.core.train")
     if protocol == "full":
         return {"epochs": t.EPOCHS, "batch_size": t.BATCH_SIZE, "lr": t.LR, "n_train": None, "n_test": None}
     if protocol == "quick":
@@ -155,7 +155,7 @@ def expand(names) -> list[str]:
 def configs(names="all", protocol="full", seeds=(0,), ae_activation=AE_ACTIVATION, **overrides) -> list[RunConfig]:
     """Every run config of the named experiments × seeds. ``overrides`` replace protocol settings
     (epochs, batch_size, lr, n_train, n_test) — e.g. for tests."""
-    from .nets import ACTIVATIONS
+    from ..core.nets import ACTIVATIONS
 
     if ae_activation not in ACTIVATIONS:
         raise FaLabError(f"unknown auto-encoder activation {ae_activation!r}; valid choices: {', '.join(ACTIVATIONS)}")
