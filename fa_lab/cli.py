@@ -58,7 +58,7 @@ def run_train(args):
                   f"({h.epoch_time[-1]:.2f} s)", flush=True)
 
     h = model.train(data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                    progress=not args.no_progress, callback=report)
+                    progress=not args.no_progress, callbacks=report)
     unit = "%" if not args.autoencoder else " (mean ||x - x_hat||^2)"
     print(f"final test error: {h.test_error[-1]:.2f}{unit}")
     return 0

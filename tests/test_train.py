@@ -93,7 +93,7 @@ def test_autoencoder_trains(small):
 
 def test_callback_can_stop(small):
     m = fa_lab.build([784, 16, 16, 10], "tanh", "dfa")
-    h = m.train(small, epochs=5, batch_size=64, progress=False, callback=lambda epoch, hs: epoch == 2)
+    h = m.train(small, epochs=5, batch_size=64, progress=False, callbacks=lambda epoch, hs: epoch == 2)
     assert h.epochs == 2
 
 

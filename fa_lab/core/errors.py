@@ -17,6 +17,17 @@ class TrainingDiverged(FaLabError):
         self.history = history
 
 
+def positive(name, value, kind=int):
+    """Return ``value`` if it is a positive int (``kind=int``) or a positive finite number (``kind=float``),
+    else raise a FaLabError naming it. The one home of this check (API and command line)."""
+    import math
+
+    types = (int, float) if kind is float else (int,)
+    if isinstance(value, bool) or not isinstance(value, types) or not math.isfinite(value) or value <= 0:
+        raise FaLabError(f"{name} must be a positive {'number' if kind is float else 'integer'}, got {value!r}")
+    return value
+
+
 def choose(kind, value, choices):
     """Return ``value`` if it is one of ``choices``, else raise a FaLabError naming them."""
     if value not in choices:

@@ -107,7 +107,7 @@ class Model:
         if x.dim() != 2 or x.shape[1] != self.sizes[0]:
             raise FaLabError(f"x must have shape (batch, {self.sizes[0]}), got {tuple(x.shape)}")
         x = x.to(W0.device, W0.dtype)
-        if self.net.head.name == "softmax":
+        if self.net.head.needs_labels:
             if y is None:
                 raise FaLabError("a classifier needs labels y")
             y = torch.as_tensor(y).to(W0.device)

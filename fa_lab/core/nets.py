@@ -52,39 +52,51 @@ def activation(name) -> Activation:
 # ---------------------------------------------------------------- output heads
 @dataclass(frozen=True)
 class Head:
-    """The output non-linearity, the loss and its error e = ∂L/∂aˡ.
+    """The task of the output layer: non-linearity, target, loss, its error e = ∂L/∂aˡ and the score.
 
-    softmax:  ŷ = softmax(a), L = −y·log ŷ, e = ŷ − y                       (paper §2.1)
-    sigmoid:  x̂ = σ(a),       L = ½‖x − x̂‖², e = (x̂ − x) ⊙ (1 − x̂) ⊙ x̂       (paper §3, Experiment 3)
+    softmax (classifier):    ŷ = softmax(a), t = one-hot(y), L = −t·log ŷ, e = ŷ − t        (paper §2.1)
+    sigmoid (auto-encoder):  x̂ = σ(a),       t = x,          L = ½‖x − x̂‖², e = (x̂ − x) ⊙ (1 − x̂) ⊙ x̂  (§3)
 
-    The paper writes L = ‖x − x̂‖² beside that e; e is the gradient of ½‖x − x̂‖², so the
-    factor 2 is read as absorbed into the learning rate.
+    The paper writes L = ‖x − x̂‖² beside that e; e is the gradient of ½‖x − x̂‖², so the factor 2 is
+    read as absorbed into the learning rate. Every function takes logits ``a`` and target rows ``t``
+    that may carry a leading model dimension K. ``score`` sums a batch's errors per model (misclassified
+    examples, or ‖x − x̂‖²); ``scale`` turns a sum over n examples into the reported error (% or per image).
     """
 
     name: str
-
-    def output(self, a):
-        return torch.softmax(a, -1) if self.name == "softmax" else torch.sigmoid(a)
-
-    def target(self, y, x, n_out, dtype):
-        """The target row t for a batch: one-hot labels (softmax) or the input itself (sigmoid)."""
-        if self.name == "softmax":
-            return torch.nn.functional.one_hot(y, n_out).to(dtype)
-        return x
-
-    def error(self, a, t):
-        """e = ∂L/∂a for logits ``a`` against target rows ``t`` (used for the output and auxiliary heads)."""
-        out = self.output(a)
-        return out - t if self.name == "softmax" else (out - t) * (1 - out) * out
-
-    def loss(self, a, t):
-        """Summed loss over the rows of ``a`` (one value per leading model index if present)."""
-        if self.name == "softmax":
-            return -(t * torch.log_softmax(a, -1)).sum((-1, -2))
-        return 0.5 * ((torch.sigmoid(a) - t) ** 2).sum((-1, -2))
+    output: callable      # ŷ = head(a)
+    target: callable      # target(y, x, n_out, dtype) -> t: one-hot labels, or the input itself
+    error: callable       # e = ∂L/∂a (the output and the auxiliary heads)
+    loss: callable        # summed over the rows (one value per model)
+    score: callable       # summed error count / ‖x − x̂‖² over the rows (one value per model)
+    scale: float          # reported error = scale × score / n
+    unit: str             # what the reported error is
+    needs_labels: bool    # a classifier trains on labels y; an auto-encoder on x alone
 
 
-HEADS = {"softmax": Head("softmax"), "sigmoid": Head("sigmoid")}
+def _one_hot(y, x, n_out, dtype):
+    return torch.nn.functional.one_hot(y, n_out).to(dtype)
+
+
+def _softmax_error(a, t):
+    return torch.softmax(a, -1) - t
+
+
+def _sigmoid_error(a, t):
+    out = torch.sigmoid(a)
+    return (out - t) * (1 - out) * out
+
+
+HEADS = {
+    "softmax": Head("softmax", lambda a: torch.softmax(a, -1), _one_hot, _softmax_error,
+                    loss=lambda a, t: -(t * torch.log_softmax(a, -1)).sum((-1, -2)),
+                    score=lambda a, t: (a.argmax(-1) != t.argmax(-1)).sum(-1).double(),
+                    scale=100.0, unit="test error %", needs_labels=True),
+    "sigmoid": Head("sigmoid", torch.sigmoid, lambda y, x, n_out, dtype: x, _sigmoid_error,
+                    loss=lambda a, t: 0.5 * ((torch.sigmoid(a) - t) ** 2).sum((-1, -2)),
+                    score=lambda a, t: ((torch.sigmoid(a) - t) ** 2).sum((-1, -2)).double(),
+                    scale=1.0, unit="mean ‖x − x̂‖² per image", needs_labels=False),
+}
 
 
 def head(name) -> Head:

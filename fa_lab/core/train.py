@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .engine import backward, sgd_step
-from .errors import FaLabError, TrainingDiverged
+from .errors import FaLabError, TrainingDiverged, choose, positive
 from .nets import Forward, forward, generator
 
 LR = 0.001
@@ -47,26 +47,21 @@ class History:
         return len(self.test_error)
 
 
-def _check_positive(name, value, kind):
-    """``value`` must be a positive int (kind=int) or a positive finite number (kind=float)."""
-    types = (int, float) if kind is float else (int,)
-    if isinstance(value, bool) or not isinstance(value, types) or not math.isfinite(value) or value <= 0:
-        raise FaLabError(f"{name} must be a positive {'number' if kind is float else 'integer'}, got {value!r}")
-
-
 class Lockstep:
     """Stacks K compatible models; their tensors become views into the stacks (trained in place)."""
 
     def __init__(self, models):
         if not models:
             raise FaLabError("no models to train")
+        if len({id(m) for m in models}) != len(models):
+            raise FaLabError("the same model object is listed twice; build one model per entry (fa_lab.build)")
         ref = models[0].net
-        for m in models[1:]:
+        for k, m in enumerate(models[1:], 2):
             same = (m.net.sizes == ref.sizes and m.net.act.name == ref.act.name and m.net.head.name == ref.head.name
                     and m.net.W[0].dtype == ref.W[0].dtype and m.net.W[0].device == ref.W[0].device)
             if not same:
                 raise FaLabError(f"models trained in lockstep must share sizes, activation, head, dtype and device; "
-                                 f"{m.name!r} differs from {models[0].name!r}")
+                                 f"model {k} ({m!r}) differs from model 1 ({models[0]!r})")
         self.net = ref
         keys = {}
         for m in models:  # group models by rule; groups are contiguous slices of the stacks
@@ -107,30 +102,20 @@ class Lockstep:
     def _stacked(self, out):
         return out.unsqueeze(0) if self.single else out
 
-    def evaluate(self, x, y, chunk=2000):
-        """Per model: % error (classifier) or mean ‖x − x̂‖² (auto-encoder), and summed loss."""
+    def score(self, x, t, chunk=2000):
+        """Per model: the head's summed score (error count or ‖x − x̂‖²) and summed loss over rows x."""
         head = self.net.head
         err = torch.zeros(len(self.models), dtype=torch.float64, device=x.device)
         loss = torch.zeros_like(err)
         for s in range(0, x.shape[0], chunk):
-            xb = x[s:s + chunk]
-            yb = None if y is None else y[s:s + chunk]
-            out = self._stacked(forward(self.W, self.b, self.net.act, xb).a[-1])
-            t = head.target(yb, xb, self.net.sizes[-1], out.dtype)
-            err += _errors(head, out, t, yb)
-            loss += head.loss(out, t).double()
-        return _as_error(head, err, x.shape[0]), loss
+            out = self._stacked(forward(self.W, self.b, self.net.act, x[s:s + chunk]).a[-1])
+            err += head.score(out, t[s:s + chunk])
+            loss += head.loss(out, t[s:s + chunk]).double()
+        return err, loss
 
 
-def _errors(head, out, t, y):
-    """Summed per-model error count (classifier) or summed ‖x − x̂‖² (auto-encoder) for a batch."""
-    if head.name == "softmax":
-        return (out.argmax(-1) != y).sum(-1).double()
-    return ((torch.sigmoid(out) - t) ** 2).sum((-1, -2)).double()
-
-
-def _score_epoch(head, outs, perm, x, y, t, rows=4096):
-    """Summed error and loss per model of the outputs an epoch produced batch by batch (``outs``,
+def _score_epoch(head, outs, perm, t, rows=4096):
+    """Summed score and loss per model of the outputs an epoch produced batch by batch (``outs``,
     in the order of ``perm``), scored in a few large chunks instead of two small ops per step."""
     K = outs[0].shape[0]
     err = torch.zeros(K, dtype=torch.float64, device=perm.device)
@@ -139,17 +124,11 @@ def _score_epoch(head, outs, perm, x, y, t, rows=4096):
     start = 0
     for j in range(0, len(outs), per):
         out = torch.cat(outs[j:j + per], dim=1)
-        idx = perm[start:start + out.shape[1]]
+        tb = t.index_select(0, perm[start:start + out.shape[1]])
         start += out.shape[1]
-        yb = y.index_select(0, idx) if y is not None else None
-        tb = t.index_select(0, idx) if t is not None else x.index_select(0, idx)
-        err += _errors(head, out, tb, yb)
+        err += head.score(out, tb)
         loss += head.loss(out, tb).double()
     return err, loss
-
-
-def _as_error(head, summed, n):
-    return (summed * (100.0 / n if head.name == "softmax" else 1.0 / n)).tolist()
 
 
 def _all_finite(w):
@@ -167,87 +146,126 @@ def _divergence_message(model, epoch, loss, lr, batch_size, reduction):
             f"(family {model.family!r}); try a smaller lr or batch size.")
 
 
-def fit(models, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, seed=0, reduction="sum", progress=True,
-        callback=None, final_train_error=True):
-    """Train ``models`` in lockstep on ``data`` (:class:`~fa_lab.data.MNIST`); returns one History each.
+# ---------------------------------------------------------------- progress: callbacks
+class ProgressBar:
+    """A tqdm bar over epochs, showing each model's latest test error (a callback of :func:`fit`)."""
 
-    ``seed`` fixes the batch order (shared by all models). ``reduction='sum'`` applies lr to the
-    summed update (the protocol); ``'mean'`` to the batch mean. A model whose loss turns NaN/inf is
-    marked ``diverged`` and stops counting; the others go on. ``callback(epoch, histories)`` runs
-    after each epoch (live plots); it may return True to stop early.
-    """
-    _check_positive("epochs", epochs, int)
-    _check_positive("batch_size", batch_size, int)
-    _check_positive("lr", lr, float)
-    if reduction not in REDUCTIONS:
-        raise FaLabError(f"unknown reduction {reduction!r}; valid choices: {', '.join(REDUCTIONS)}")
-    given = list(models)
-    stack = Lockstep(given)
-    models = stack.models  # grouped by rule; histories stay in the caller's order
-    net = stack.net
-    device = net.W[0].device
-    dtype = net.W[0].dtype
-    if data.x_train.shape[1] != net.sizes[0]:
-        raise FaLabError(f"data has {data.x_train.shape[1]} input features but the net expects {net.sizes[0]}")
-    x_train, x_test = data.x_train.to(device, dtype), data.x_test.to(device, dtype)
-    classifier = net.head.name == "softmax"
-    y_train = data.y_train.to(device) if classifier else None
-    y_test = data.y_test.to(device) if classifier else None
-    n = x_train.shape[0]
-    step_lr = lr if reduction == "sum" else lr / batch_size
-    g = generator(seed, "data-order")
-    histories = [History(m.name) for m in given]
-    stacked = [histories[next(j for j, g in enumerate(given) if g is m)] for m in models]
-    alive = [True] * len(models)
-
-    bar = None
-    if progress:
+    def __init__(self, epochs, desc):
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=epochs, desc=", ".join(m.name for m in models)[:40], unit="epoch")
-    # one-hot targets made once (auto-encoders: the target is the input batch itself)
-    t_train = net.head.target(y_train, None, net.sizes[-1], dtype) if classifier else None
-    for epoch in range(1, epochs + 1):
-        t0 = time.perf_counter()
-        perm = torch.randperm(n, generator=g).to(device)
-        outs = []  # each batch's outputs (before its update): the on-the-fly train error, scored per epoch
-        with torch.no_grad():
-            for s in range(0, n, batch_size):
-                idx = perm[s:s + batch_size]
-                xb = x_train.index_select(0, idx)
-                t = t_train.index_select(0, idx) if classifier else xb
-                outs.append(stack.step(xb, t, step_lr))
-            err, loss = _score_epoch(net.head, outs, perm, x_train, y_train, t_train)
-            del outs
-            train_err = _as_error(net.head, err, n)
-            test_err, _ = stack.evaluate(x_test, y_test)
-        seconds = time.perf_counter() - t0
-        for k, (m, h) in enumerate(zip(models, stacked)):
-            if not alive[k]:
-                continue
-            value = float(loss[k])
-            if not math.isfinite(value) or not all(_all_finite(w) for w in m.net.W):
-                h.diverged = _divergence_message(m, epoch, value, lr, batch_size, reduction)
-                alive[k] = False
-                continue
-            h.train_error.append(train_err[k])
-            h.test_error.append(test_err[k])
-            h.train_loss.append(value / n)
-            h.epoch_time.append(seconds)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix_str(" ".join(f"{h.test_error[-1]:.2f}" for h in histories if h.test_error and not h.diverged))
-        stop = callback(epoch, histories) if callback else False
-        if not any(alive) or stop:
-            break
-    if bar is not None:
-        bar.close()
+        self.bar = tqdm(total=epochs, desc=desc[:40], unit="epoch")
+
+    def __call__(self, epoch, histories):
+        self.bar.update(1)
+        self.bar.set_postfix_str(" ".join(f"{h.test_error[-1]:.2f}" for h in histories if h.test_error and not h.diverged))
+
+    def close(self):
+        self.bar.close()
+
+
+def _as_list(callbacks):
+    if callbacks is None:
+        return []
+    return [callbacks] if callable(callbacks) else list(callbacks)
+
+
+# ---------------------------------------------------------------- training
+@dataclass
+class _Data:
+    """Training and test rows with their targets, on the models' device and dtype."""
+
+    x_train: torch.Tensor
+    t_train: torch.Tensor
+    x_test: torch.Tensor
+    t_test: torch.Tensor
+
+    @classmethod
+    def of(cls, data, net):
+        W0 = net.W[0]
+        if data.x_train.shape[1] != net.sizes[0]:
+            raise FaLabError(f"data has {data.x_train.shape[1]} input features but the net expects {net.sizes[0]}")
+        x_train, x_test = data.x_train.to(W0.device, W0.dtype), data.x_test.to(W0.device, W0.dtype)
+        y_train, y_test = data.y_train.to(W0.device), data.y_test.to(W0.device)
+        target = net.head.target  # one-hot labels made once (auto-encoders: the input rows themselves)
+        return cls(x_train, target(y_train, x_train, net.sizes[-1], W0.dtype), x_test,
+                   target(y_test, x_test, net.sizes[-1], W0.dtype))
+
+
+def _train_epoch(stack, d, perm, batch_size, step_lr):
+    """One pass of SGD over ``perm``; returns the summed score and loss of each batch before its update
+    (the on-the-fly training error, free)."""
+    outs = []
+    for s in range(0, perm.shape[0], batch_size):
+        idx = perm[s:s + batch_size]
+        outs.append(stack.step(d.x_train.index_select(0, idx), d.t_train.index_select(0, idx), step_lr))
+    return _score_epoch(stack.net.head, outs, perm, d.t_train)
+
+
+def _record(models, histories, alive, epoch, train_err, test_err, loss, n, seconds, settings):
+    """Append one epoch to each live model's history; a model whose loss or weights turn NaN/inf is
+    marked diverged and stops counting."""
+    for k, (m, h) in enumerate(zip(models, histories)):
+        if not alive[k]:
+            continue
+        value = float(loss[k])
+        if not math.isfinite(value) or not all(_all_finite(w) for w in m.net.W):
+            h.diverged = _divergence_message(m, epoch, value, *settings)
+            alive[k] = False
+            continue
+        h.train_error.append(train_err[k])
+        h.test_error.append(test_err[k])
+        h.train_loss.append(value / n)
+        h.epoch_time.append(seconds)
+
+
+def fit(models, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, seed=0, reduction="sum", progress=True,
+        callbacks=None, final_train_error=True):
+    """Train ``models`` in lockstep on ``data`` (:class:`~fa_lab.core.data.MNIST`); returns one History each.
+
+    SGD with δWⁱ, δbⁱ of each model's rule (eq. 4, then eq. 2's outer products). ``seed`` fixes the batch
+    order (shared by all models). ``reduction='sum'`` applies lr to the summed update (the protocol);
+    ``'mean'`` to the batch mean. A model whose loss turns NaN/inf is marked ``diverged``; the others go
+    on. ``callbacks``: a callable or a list, each called as ``cb(epoch, histories)`` after every epoch
+    (progress lines, live plots); one returning True stops training; a ``close()`` method is called at
+    the end. ``progress`` adds a tqdm bar.
+    """
+    positive("epochs", epochs, int)
+    positive("batch_size", batch_size, int)
+    positive("lr", lr, float)
+    choose("reduction", reduction, REDUCTIONS)
+    given = list(models)
+    stack = Lockstep(given)
+    d = _Data.of(data, stack.net)
+    n, head = d.x_train.shape[0], stack.net.head
+    step_lr = lr if reduction == "sum" else lr / batch_size
+    order = generator(seed, "data-order")
+    histories = [History(m.name) for m in given]
+    by_id = {id(m): h for m, h in zip(given, histories)}
+    stacked = [by_id[id(m)] for m in stack.models]  # histories in the stack's (rule-grouped) order
+    alive = [True] * len(stack.models)
+    cbs = _as_list(callbacks) + ([ProgressBar(epochs, ", ".join(m.name for m in given))] if progress else [])
+    try:
+        for epoch in range(1, epochs + 1):
+            t0 = time.perf_counter()
+            perm = torch.randperm(n, generator=order).to(d.x_train.device)
+            with torch.no_grad():
+                train_sum, loss = _train_epoch(stack, d, perm, batch_size, step_lr)
+                test_sum, _ = stack.score(d.x_test, d.t_test)
+            _record(stack.models, stacked, alive, epoch, (train_sum * (head.scale / n)).tolist(),
+                    (test_sum * (head.scale / d.x_test.shape[0])).tolist(), loss, n, time.perf_counter() - t0,
+                    (lr, batch_size, reduction))
+            stops = [cb(epoch, histories) for cb in cbs]
+            if not any(alive) or any(stops):
+                break
+    finally:
+        for cb in cbs:
+            getattr(cb, "close", lambda: None)()
     if final_train_error:
         with torch.no_grad():
-            final, _ = stack.evaluate(x_train, y_train)
+            final, _ = stack.score(d.x_train, d.t_train)
         for k, h in enumerate(stacked):
             if alive[k]:
-                h.final_train_error = final[k]
+                h.final_train_error = (final * (head.scale / n)).tolist()[k]
     return histories
 
 

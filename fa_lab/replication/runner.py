@@ -118,7 +118,7 @@ def run_group(config_dicts, results_dir, device="auto", threads=None, progress=T
 
     t0 = time.perf_counter()
     hists = fit(models, data, ref.epochs, ref.batch_size, ref.lr, ref.seed, reduction=ref.reduction,
-                progress=progress, callback=callback)
+                progress=progress, callbacks=callback)
     wall = time.perf_counter() - t0
     env = env or environment()
     ids = [c.run_id for c in cfgs]

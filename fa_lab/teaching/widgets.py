@@ -201,7 +201,7 @@ def run(rules=("dfa",), width=QUICK["width"], activation="tanh", aux=False, fami
     from ..core.train import LR
 
     hist = fit(models, data, epochs=epochs, batch_size=batch_size, lr=lr or LR, seed=seed, progress=False,
-               callback=callback)
+               callbacks=callback)
     return models, hist
 
 
@@ -426,7 +426,7 @@ def alignment_run(rules=("fa", "dfa", "s1", "s2", "s3"), width=QUICK["width"], a
         for m in models:
             angles[m.name].append(m.angles(x, y))
 
-    fit(models, data, epochs=epochs, batch_size=QUICK["batch_size"], seed=seed, progress=False, callback=measure)
+    fit(models, data, epochs=epochs, batch_size=QUICK["batch_size"], seed=seed, progress=False, callbacks=measure)
     return angles
 
 
