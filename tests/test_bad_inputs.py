@@ -19,7 +19,7 @@ def small():
 
 BUILD_CASES = [
     (dict(rule="sgd"), r"unknown rule 'sgd'; valid choices: bp, fa, dfa, s1, s2, s3"),
-    (dict(rule="s1+lafs"), r"unknown rule suffix '\+lafs'; the only suffix is '\+aux'"),
+    (dict(rule="s1+aux"), r"unknown rule 's1\+aux'; valid choices: bp, fa, dfa, s1, s2, s3"),
     (dict(rule=42), r"rule must be a preset name .* got int"),
     (dict(activation="gelu"), r"unknown activation 'gelu'; valid choices: tanh, sigmoid, relu"),
     (dict(family="B8"), r"unknown feedback family 'B8'; valid choices: uniform, B1, B2, B3, B4, B5, B6, B7"),
@@ -35,7 +35,7 @@ BUILD_CASES = [
     (dict(sizes=[784, 20, 10], rule="s1"), r"strategy 's1' .* exactly 2 hidden layers, this net has 1"),
     (dict(sizes=[784, 20, 20, 20, 10], rule="s3"), r"strategy 's3' .* exactly 2 hidden layers, this net has 3"),
     (dict(rule="bp", aux=True), r"rule 'bp' uses no direct or tilde terms, so auxiliary errors would change nothing"),
-    (dict(rule="fa+aux"), r"rule 'fa' uses no direct or tilde terms"),
+    (dict(rule="fa", aux=True), r"rule 'fa' uses no direct or tilde terms"),
     (dict(aux="B1"), r"aux must be True or False, got 'B1' \(a feedback family goes in family=\.\.\."),
     (dict(head="sigmoid"), r"an auto-encoder .* sizes\[0\]=784 but sizes\[-1\]=10"),
     (dict(family="B4", feedback_params=dict(density=0)), r"density must be in \(0, 1\], got 0"),

@@ -175,7 +175,7 @@ def test_table1_rendering():
     rows = dict(fa_lab.get_rule("s3", 2).describe())
     assert rows["δa²"] == "F(B²e, B̄²δã¹) ⊙ f′(a²)"
     assert rows["δa¹"] == "F(B¹e, B̃¹δã²) ⊙ f′(a¹)"
-    assert dict(fa_lab.get_rule("s1+aux", 2).describe())["δa²"] == "B²e² ⊙ f′(a²)"
+    assert dict(fa_lab.get_rule("s1", 2, aux=True).describe())["δa²"] == "B²e² ⊙ f′(a²)"
 
 
 def test_angles_bp_is_zero_dfa_is_not(tiny):

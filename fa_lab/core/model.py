@@ -19,7 +19,7 @@ from .engine import backward, weight_updates
 from .errors import FaLabError, choose
 from .feedback import KINDS, Feedback, shape_of
 from .nets import Net
-from .rules import bp, get_rule
+from .rules import bp, get_rule, label
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -45,7 +45,7 @@ class Model:
     def __init__(self, net: Net, rule, feedback: Feedback, family="uniform", seed=0, name=None):
         self.net, self.rule, self.feedback = net, rule, feedback
         self.family, self.seed = family, seed
-        self.name = name or rule.name + ("" if family == "uniform" else f"-{family}")
+        self.name = name or label(rule.name, family, rule.aux)
 
     # ------------------------------------------------------------ parameters, paper orientation
     @property

@@ -83,7 +83,7 @@ class Rule:
                     raise FaLabError(f"rule {self.name!r}: hidden layer 1 has no hidden layer below it, "
                                      f"so it cannot use {str(t)!r}")
         if self.error == "auxiliary" and not self.uses_direct_errors:
-            raise FaLabError(f"rule {self.name.split('+')[0]!r} uses no direct or tilde terms, so auxiliary errors would "
+            raise FaLabError(f"rule {self.name!r} uses no direct or tilde terms, so auxiliary errors would "
                              f"change nothing; use error='output'")
         self.order  # reject cyclic rules at construction
 
@@ -132,9 +132,14 @@ class Rule:
                 out.add("B")
         return out
 
+    @property
+    def aux(self) -> bool:
+        """True when the direct terms use the layers' auxiliary errors eⁱ (Experiment 2)."""
+        return self.error == "auxiliary"
+
     def with_error(self, error) -> "Rule":
-        suffix = "+aux" if error == "auxiliary" else ""
-        return replace(self, name=self.name.split("+")[0] + suffix, error=error)
+        """The same rule with output (``"output"``) or auxiliary (``"auxiliary"``) errors."""
+        return replace(self, error=error)
 
     def describe(self):
         """Rows (layer, formula) in the notation of Table 1."""
@@ -145,12 +150,12 @@ class Rule:
         for i in reversed(range(self.n_hidden)):
             ts = [sym[str(t)] for t in self.layers[i]]
             inner = ts[0] if len(ts) == 1 else "F(" + ", ".join(ts) + ")"
-            rows.append((f"δa{_sup(i + 1)}", (inner + " ⊙ f′(aⁱ)").replace("ⁱ⁺¹", _sup(i + 2)).replace("ⁱ⁻¹", _sup(i))
-                         .replace("ⁱ", _sup(i + 1))))
+            rows.append((f"δa{superscript(i + 1)}", (inner + " ⊙ f′(aⁱ)").replace("ⁱ⁺¹", superscript(i + 2)).replace("ⁱ⁻¹", superscript(i))
+                         .replace("ⁱ", superscript(i + 1))))
         return rows
 
 
-def _sup(n):
+def superscript(n):
     return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
@@ -188,14 +193,18 @@ s3 = _two_hidden("s3", (("direct", "above~"), ("direct", "below~")))
 PRESETS = {"bp": bp, "fa": fa, "dfa": dfa, "s1": s1, "s2": s2, "s3": s3}
 
 
+def label(rule, family="uniform", aux=False) -> str:
+    """The one label of a method, from its parts: 's1', 'dfa-B3', 's1 (aux)' (tables, legends, model names).
+    ``rule`` is a rule's name; the paper's tables name a method without the aux mark (Table 3 implies it)."""
+    name = rule if family == "uniform" else f"{rule}-{family}"
+    return name + (" (aux)" if aux else "")
+
+
 def get_rule(rule, n_hidden, aux=False) -> Rule:
-    """A preset by name (``bp fa dfa s1 s2 s3``, optionally ``+aux``) or a :class:`Rule` checked against depth."""
+    """A preset by name (``bp fa dfa s1 s2 s3``) or a :class:`Rule`, checked against depth; ``aux`` switches
+    its direct terms to the auxiliary errors eⁱ."""
     if isinstance(rule, str):
-        name, _, suffix = rule.partition("+")
-        if suffix and suffix != "aux":
-            raise FaLabError(f"unknown rule suffix {'+' + suffix!r}; the only suffix is '+aux'")
-        aux = aux or bool(suffix)
-        rule = PRESETS[choose("rule", name, list(PRESETS))](n_hidden)
+        rule = PRESETS[choose("rule", rule, list(PRESETS))](n_hidden)
     elif not isinstance(rule, Rule):
         raise FaLabError(f"rule must be a preset name ({', '.join(PRESETS)}) or a fa_lab.Rule, got {type(rule).__name__}")
     if rule.n_hidden != n_hidden:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from ..core.rules import Rule, get_rule
+from ..core.rules import Rule, get_rule, superscript
 
 COLOURS = {"forward": "0.6", "bp": "black", "fa": "tab:red", "dfa": "tab:orange", "lafs": "tab:blue"}
 
@@ -41,16 +41,13 @@ def _frame(ax, title):
 def _stack(ax, x, n_hidden=2, top="e = ŷ − y", y0=0.0, dy=1.3):
     """Boxes x=h⁰, h¹..h^n, output; returns their y coordinates (index 0 = input)."""
     ys = [y0 + k * dy for k in range(n_hidden + 2)]
-    names = ["x = h⁰"] + [f"h{_sup(k)}" for k in range(1, n_hidden + 1)] + [top]
+    names = ["x = h⁰"] + [f"h{superscript(k)}" for k in range(1, n_hidden + 1)] + [top]
     for k, (yy, name) in enumerate(zip(ys, names)):
         _box(ax, x, yy, name, colour="#f3f3f3" if k in (0, n_hidden + 1) else "white")
     for a, b in zip(ys[:-1], ys[1:]):
         _arrow(ax, (x, a + 0.22), (x, b - 0.22), COLOURS["forward"], lw=1.2)
     return ys
 
-
-def _sup(n):
-    return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
 def figure1(n_hidden=2):
@@ -62,18 +59,18 @@ def figure1(n_hidden=2):
     for k in range(n_hidden, 0, -1):  # BP (black) and FA (red) walk down one layer at a time
         a, b = ys[k + 1], ys[k]
         _arrow(left, (-0.55, a - 0.1), (-0.55, b + 0.1), COLOURS["bp"], rad=0.35,
-               label=f"(W{_sup(k + 1)})ᵀ", label_xy=(-0.98, (a + b) / 2))
+               label=f"(W{superscript(k + 1)})ᵀ", label_xy=(-0.98, (a + b) / 2))
         _arrow(left, (0.55, a - 0.1), (0.55, b + 0.1), COLOURS["fa"], rad=-0.35,
-               label=f"B̃{_sup(k)}", label_xy=(0.95, (a + b) / 2))
+               label=f"B̃{superscript(k)}", label_xy=(0.95, (a + b) / 2))
     for k in range(1, n_hidden + 1):  # DFA (orange): straight from e to every hidden layer
         _arrow(left, (1.6, top), (0.52, ys[k]), COLOURS["dfa"], rad=-0.15 * k,
-               label=f"B{_sup(k)}e", label_xy=(1.85 - 0.25 * k, (top + ys[k]) / 2 - 0.25 * (n_hidden - k)))
+               label=f"B{superscript(k)}e", label_xy=(1.85 - 0.25 * k, (top + ys[k]) / 2 - 0.25 * (n_hidden - k)))
     for k in range(1, n_hidden + 1):  # LAFS (blue): each layer's own auxiliary output
-        _box(left, -2.2, ys[k], f"ŷ{_sup(k)} = softmax((B{_sup(k)})ᵀh{_sup(k)})", w=2.1, colour="#e8f0fb",
+        _box(left, -2.2, ys[k], f"ŷ{superscript(k)} = softmax((B{superscript(k)})ᵀh{superscript(k)})", w=2.1, colour="#e8f0fb",
              edge=COLOURS["lafs"], fontsize=8)
         _arrow(left, (-0.5, ys[k] + 0.05), (-1.15, ys[k] + 0.05), COLOURS["lafs"], lw=1.2)
         _arrow(left, (-1.15, ys[k] - 0.12), (-0.5, ys[k] - 0.12), COLOURS["lafs"], ls="--", lw=1.2,
-               label=f"B{_sup(k)}e{_sup(k)}", label_xy=(-0.85, ys[k] - 0.35), fontsize=8)
+               label=f"B{superscript(k)}e{superscript(k)}", label_xy=(-0.85, ys[k] - 0.35), fontsize=8)
     _box(left, 1.6, top, "e", w=0.4, colour="#fff1dc", edge=COLOURS["dfa"])
     handles = [plt.Line2D([], [], color=COLOURS[k], lw=2, label=n) for k, n in
                (("bp", "BP"), ("fa", "FA"), ("dfa", "DFA"), ("lafs", "LAFS"), ("forward", "forward pass"))]
@@ -110,8 +107,8 @@ def draw_rule(rule, ax=None, aux=False, n_hidden=2):
     ys = _stack(ax, 0.0, n, top="e")
     for i, terms in enumerate(rule.layers):
         y = ys[i + 1]
-        if rule.error == "auxiliary" and any(t.source == "direct" or t.tilde for ts in rule.layers for t in ts):
-            _box(ax, 1.9, y, f"e{_sup(i + 1)}", w=0.45, colour="#e8f0fb", edge=COLOURS["lafs"])
+        if rule.aux and rule.uses_direct_errors:
+            _box(ax, 1.9, y, f"e{superscript(i + 1)}", w=0.45, colour="#e8f0fb", edge=COLOURS["lafs"])
         for t in terms:
             if t.source == "direct":
                 src = (1.67, y) if rule.error == "auxiliary" else (0.5, ys[-1])
