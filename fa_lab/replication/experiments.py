@@ -19,11 +19,13 @@ Each run has a stable id: a readable name plus a short hash of its full config, 
 
 from __future__ import annotations
 
-import importlib
+import hashlib
+import json
 from dataclasses import asdict, dataclass
 
+from ..core import train as _train
 from ..core.errors import FaLabError
-from .results import config_hash
+from ..core.rules import label
 
 WIDTHS = (200, 400, 800)
 ACTS = ("tanh", "relu", "sigmoid")
@@ -34,9 +36,51 @@ AE_RULES = ("bp", "dfa", "s1", "s2", "s3")
 AE_ACTIVATION = "sigmoid"  # paper silent (§4.3); documented choice, a parameter
 FAMILY_NAMES = ("B1", "B2", "B3", "B4", "B5", "B6", "B7")
 EXP4_RULES = ("fa", "dfa")
-EXPERIMENTS = ("exp1", "exp2", "exp3", "exp4", "baselines")
-# the quick protocol: same nets, tiny data and 2 epochs (minutes on 2 cores)
+# the quick protocol: same nets, tiny data and 2 epochs (a smoke run of the whole pipeline, about a minute)
 QUICK = {"epochs": 2, "n_train": 3000, "n_test": 1000}
+# the book's live runs (panels, quick cells): about 10 % test error in seconds on one core, not the protocol
+LIVE = {"width": 200, "epochs": 2, "n_train": 20000, "n_test": 2000}
+ACT_LABELS = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigm"}  # as the paper's tables spell them
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """What one experiment is, for the runner, the report and the book: its title, the paper's table
+    (None: figures only), the paper's figures, and the panel's live defaults (rules, aux, family)."""
+
+    name: str
+    title: str
+    table: str | None
+    figures: tuple
+    rules: tuple
+    aux: bool = False
+    family: str = "uniform"
+
+
+EXPERIMENTS = {e.name: e for e in (
+    Experiment("exp1", "Experiment 1: strategies s1–s3 with the output error", "2", (4,), STRATEGIES),
+    Experiment("exp2", "Experiment 2: strategies s1–s3 with auxiliary (LAFS) errors", "3", (5,), STRATEGIES, aux=True),
+    Experiment("exp3", "Experiment 3: auto-encoders", None, (6, 7), AE_RULES),
+    Experiment("exp4", "Experiment 4: feedback matrix families B1–B7 with FA and DFA", "4", (8,), EXP4_RULES,
+               family="B1"),
+    Experiment("baselines", "Baselines: BP, FA, DFA on the same nets", None, (4, 5), BASELINE_RULES),
+)}
+TABLES = {e.table: e.name for e in EXPERIMENTS.values() if e.table}  # paper table -> experiment
+
+
+def net_label(sizes, activation, head="softmax") -> str:
+    """The paper's name of a net: '2x800 Tanh' (classifier) or '784-128-128-784' (auto-encoder)."""
+    if head == "sigmoid":
+        return "-".join(map(str, sizes))
+    hidden = sizes[1:-1]
+    act = ACT_LABELS[activation]
+    return f"{len(hidden)}x{hidden[0]} {act}" if len(set(hidden)) == 1 else f"{'-'.join(map(str, hidden))} {act}"
+
+
+def config_hash(config: dict, n=8) -> str:
+    """Short SHA-256 of the canonical JSON of a full run config (stable across runs and machines)."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:n]
 
 
 @dataclass(frozen=True)
@@ -76,17 +120,23 @@ class RunConfig:
 
     @property
     def net_name(self) -> str:
-        """Paper-style model name: '2x800 Tanh' (classifier) or '784-128-128-784' (auto-encoder)."""
-        if self.head == "sigmoid":
-            return "-".join(map(str, self.sizes))
-        hidden = self.sizes[1:-1]
-        act = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigm"}[self.activation]
-        return f"{len(hidden)}x{hidden[0]} {act}" if len(set(hidden)) == 1 else f"{'-'.join(map(str, hidden))} {act}"
+        """The paper's name of the net: '2x800 Tanh' or '784-128-128-784'."""
+        return net_label(self.sizes, self.activation, self.head)
 
     @property
     def method(self) -> str:
-        """Method label as in the paper tables: s1, bp, dfa-B3, ... (aux shows in the experiment)."""
-        return self.rule if self.family == "uniform" else f"{self.rule}-{self.family}"
+        """The method as the paper's tables name it: s1, bp, dfa-B3 (Table 3 implies the aux errors)."""
+        return label(self.rule, self.family)
+
+    @property
+    def label(self) -> str:
+        """The method for legends: 's1 (aux)', 'dfa-B3', ..."""
+        return label(self.rule, self.family, self.aux)
+
+    @property
+    def cell(self) -> tuple:
+        """(experiment, net, method): the cell of a table this run is one seed of."""
+        return (self.experiment, self.net_name, self.method)
 
     @property
     def run_id(self) -> str:
@@ -111,8 +161,8 @@ class RunConfig:
 
 
 def protocol_settings(protocol: str) -> dict:
-    """epochs, batch_size, lr, n_train, n_test of a protocol (read from fa_lab.train at call time)."""
-    t = importlib.import_module("fa_lab.core.train")
+    """epochs, batch_size, lr, n_train, n_test of a protocol (the training defaults, read at call time)."""
+    t = _train
     if protocol == "full":
         return {"epochs": t.EPOCHS, "batch_size": t.BATCH_SIZE, "lr": t.LR, "n_train": None, "n_test": None}
     if protocol == "quick":
@@ -183,4 +233,35 @@ def group(runs, max_size=None) -> list[list[RunConfig]]:
     return out
 
 
-__all__ = ["RunConfig", "configs", "group", "expand", "protocol_settings", "EXPERIMENTS", "QUICK", "AE_ACTIVATION"]
+__all__ = ["RunConfig", "Experiment", "configs", "group", "expand", "protocol_settings", "net_label", "config_hash",
+           "EXPERIMENTS", "TABLES", "FIGURES", "QUICK", "LIVE", "AE_ACTIVATION"]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One of the paper's figures as regenerated from our runs: which runs it draws and how.
+    ``kind``: curves (test error per epoch, one line per method), reconstructions or weights (auto-encoders);
+    ``panels``: for curves, the rules of each side-by-side panel (None: one panel with every method)."""
+
+    number: int
+    name: str
+    title: str
+    kind: str
+    experiments: tuple
+    sizes: tuple
+    activation: str
+    panels: tuple = (None,)
+
+
+FIGURES = (
+    Figure(4, "fig4_exp1_2x800_tanh", "Figure 4: Experiment 1, 2x800 tanh", "curves", ("exp1", "baselines"),
+           (784, 800, 800, 10), "tanh"),
+    Figure(5, "fig5_exp2_2x800_tanh", "Figure 5: Experiment 2 (aux errors), 2x800 tanh", "curves",
+           ("exp2", "baselines"), (784, 800, 800, 10), "tanh"),
+    *(Figure(n, f"fig{n}_{kind}_{'-'.join(map(str, s))}", f"Figure {n}: {what}, {'-'.join(map(str, s))}", kind,
+             ("exp3",), s, AE_ACTIVATION)
+      for s in AE_SIZES for n, kind, what in ((6, "reconstructions", "reconstructions"),
+                                              (7, "weights", "first-layer weights"))),
+    Figure(8, "fig8_exp4_families", "Figure 8: 2x800 tanh, feedback families (Experiment 4)", "curves",
+           ("exp4", "baselines"), (784, 800, 800, 10), "tanh", panels=(("dfa",), ("fa",))),
+)

@@ -1,85 +1,65 @@
-"""``python -m fa_lab report``: paper vs ours for Tables 2, 3, 4, the baselines, Experiment 3, figures 4–8.
+"""The replication report: our numbers beside the paper's for Tables 2, 3, 4, the baselines and Experiment 3.
 
-Outputs (``base`` = ``<results>`` for the full protocol, ``<results>/quick`` for ``--quick``):
+Writes (``base`` = ``<results>`` for the full protocol, ``<results>/quick`` for ``--quick``):
 
 - ``base/replication.csv`` — one row per paper cell, columns :data:`COLUMNS` (blank where not yet run);
 - ``base/tables/{table2,table3,table4,baselines,exp3}.{md,csv}``;
-- ``base/figures/fig{4,5,6,7,8}_*.png``;
-- ``REPLICATION.md`` (beside the results folder for the full protocol, in ``base`` for quick).
+- ``REPLICATION.md`` (beside the results folder for the full protocol, in ``base`` for quick), from the
+  template ``REPLICATION.template.md`` filled with the real constants of the protocol.
 
-"ours" is the mean ± sample sd over seeds of the final (epoch-100) test error; diverged runs are
-listed, never averaged. A malformed result file is reported with a warning line and skipped.
+The figures (``base/figures``, :data:`~fa_lab.replication.experiments.FIGURES`) are drawn by the teaching
+layer (:func:`fa_lab.teaching.plots.save_figures`); the report links the ones it finds.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 import os
 import sys
 from pathlib import Path
+from string import Template
 
+from ..core import feedback
+from ..core.errors import FaLabError, choose
+from ..core.rules import label
 from . import experiments as ex
+from . import paper
 from . import results as rs
 
-PAPER_CSV = Path(__file__).with_name("paper_tables.csv")
 COLUMNS = ("table", "experiment", "model", "activation", "method", "paper", "ours_mean", "ours_sd", "n_seeds",
-           "train_error_final")
-TABLE_EXPERIMENT = {"2": "exp1", "3": "exp2", "4": "exp4"}
-TABLE_TITLES = {"2": "Table 2 — Experiment 1 (output error e), test error %",
-                "3": "Table 3 — Experiment 2 (auxiliary LAFS errors eⁱ), test error %",
-                "4": "Table 4 — Experiment 4 (feedback families B1–B7), 2x800 tanh, test error %"}
+           "delta", "verdict", "train_error_final")
+TOLERANCE = 0.35  # points: a cell reproduces within this, or within two of our seed sds
+PARTIAL = 0.7     # points: a cell partly reproduces within this
+TEMPLATE = Path(__file__).with_name("REPLICATION.template.md")
 
 
-# ---------------------------------------------------------------------------------------------- numbers
-def paper_rows() -> list[dict]:
-    """The paper's cells (Tables 2, 3, 4) as shipped in fa_lab/paper_tables.csv."""
-    with open(PAPER_CSV, newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def _mean_sd(values):
-    n = len(values)
-    if n == 0:
-        return None, None
-    m = sum(values) / n
-    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1)) if n > 1 else None
-    return m, sd
-
-
-def summarize(records) -> dict:
-    """{(experiment, model, activation, method): stats} over seeds, stats = mean, sd, n, train (mean final
-    training error), diverged (list of run ids), seeds."""
-    groups = {}
-    for r in records:
-        c = r["config"]
-        groups.setdefault((c["experiment"], r["model"], c["activation"], r["method"]), []).append(r)
-    out = {}
-    for key, recs in groups.items():
-        ok = [r for r in recs if not r.get("diverged") and r.get("final_test_error") is not None]
-        m, sd = _mean_sd([r["final_test_error"] for r in ok])
-        tr = [r["final_train_error"] for r in ok if r.get("final_train_error") is not None]
-        out[key] = {"mean": m, "sd": sd, "n": len(ok), "train": _mean_sd(tr)[0],
-                    "diverged": [r["run_id"] for r in recs if r.get("diverged")],
-                    "seeds": sorted(r["config"]["seed"] for r in ok)}
-    return out
+# ---------------------------------------------------------------------------------------------- cells
+def verdict(stats, paper_value):
+    """'yes' (|Δ| ≤ TOLERANCE or ≤ 2 sd), 'partial' (|Δ| ≤ PARTIAL), 'no', or '' where not run."""
+    if stats is None or stats.mean is None or paper_value is None:
+        return ""
+    d = abs(stats.mean - paper_value)
+    if d <= TOLERANCE or (stats.sd is not None and d <= 2 * stats.sd):
+        return "yes"
+    return "partial" if d <= PARTIAL else "no"
 
 
 def _num(v, digits=4):
     return "" if v is None else f"{v:.{digits}f}"
 
 
-def replication_rows(records) -> list[dict]:
-    """One row per paper cell with our numbers beside it (blank where not run)."""
-    stats = summarize(records)
+def replication_rows(stats) -> list[dict]:
+    """One row per paper cell with our numbers and the verdict beside it (blank where not run)."""
     rows = []
-    for p in paper_rows():
-        s = stats.get((TABLE_EXPERIMENT[p["table"]], p["model"], p["activation"], p["method"]), {})
-        rows.append({"table": p["table"], "experiment": p["experiment"], "model": p["model"],
-                     "activation": p["activation"], "method": p["method"], "paper": p["test_error_pct"],
-                     "ours_mean": _num(s.get("mean")), "ours_sd": _num(s.get("sd")),
-                     "n_seeds": s.get("n", 0) or "", "train_error_final": _num(s.get("train"))})
+    for c in paper.cells():
+        s = stats.get(c.key)
+        mean = s.mean if s else None
+        rows.append({"table": c.table, "experiment": c.experiment, "model": c.net, "activation": c.activation,
+                     "method": c.method, "paper": f"{c.test_error:.2f}", "ours_mean": _num(mean),
+                     "ours_sd": _num(s.sd if s else None), "n_seeds": (s.n if s else 0) or "",
+                     "delta": _num(None if mean is None else mean - c.test_error), "verdict": verdict(s, c.test_error),
+                     "train_error_final": _num(s.train if s else None)})
     return rows
 
 
@@ -91,135 +71,86 @@ def _csv_text(rows, columns) -> str:
     return buf.getvalue()
 
 
-# ---------------------------------------------------------------------------------------------- markdown
-def _ours(s, digits=2):
-    if not s or s.get("mean") is None:
-        return "diverged" if s and s.get("diverged") else "—"
-    text = f"{s['mean']:.{digits}f}"
-    if s.get("sd") is not None:
-        text += f" ± {s['sd']:.{digits}f}"
-    return text + f" (n={s['n']})"
+# ---------------------------------------------------------------------------------------------- markdown tables
+def ours(s, digits=2):
+    """'1.83 ± 0.04 (n=3)', 'diverged' or '—'."""
+    if not s or s.mean is None:
+        return "diverged" if s and s.diverged else "—"
+    return f"{s.mean:.{digits}f}" + (f" ± {s.sd:.{digits}f}" if s.sd is not None else "") + f" (n={s.n})"
 
 
-def _diff(s, paper):
-    if not s or s.get("mean") is None:
-        return "—"
-    return f"{s['mean'] - float(paper):+.2f}"
+def _beside(s, p):
+    """[paper, ours, Δ, verdict] cells of one method."""
+    if p is None:
+        return ["—", ours(s), "—", ""]
+    return [f"{p:.2f}", ours(s), "—" if not s or s.mean is None else f"{s.mean - p:+.2f}", verdict(s, p)]
 
 
-def _md_table(header, rows) -> str:
+def md_table(header, rows) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in rows]) + "\n"
 
 
-def _classifier_models():
-    for act in ex.ACTS:
-        for n in ex.WIDTHS:
-            yield f"2x{n} {dict(tanh='Tanh', relu='Relu', sigmoid='Sigm')[act]}", act
+def classifier_nets():
+    """The paper's nine classifier nets in its order: (label, activation)."""
+    return [(ex.net_label((784, n, n, 10), act), act) for act in ex.ACTS for n in ex.WIDTHS]
 
 
-def table_strategies(stats, paper, table) -> str:
-    """Tables 2/3 in the paper's layout: per model s1, s2, s3 (paper, ours, Δ), then our BP/FA/DFA baselines."""
-    exp = TABLE_EXPERIMENT[table]
-    header = ["Model"] + [f"{s} {h}" for s in ex.STRATEGIES for h in ("paper", "ours", "Δ")] + \
+def table_strategies(stats, experiment) -> str:
+    """Tables 2/3 in the paper's layout: per net s1, s2, s3 (paper, ours, Δ, verdict), then our baselines."""
+    header = ["Model"] + [f"{s} {h}" for s in ex.STRATEGIES for h in ("paper", "ours", "Δ", "")] + \
              [f"{b.upper()} (ours)" for b in ex.BASELINE_RULES]
     rows = []
-    for model, act in _classifier_models():
-        row = [model]
+    for net, _ in classifier_nets():
+        row = [net]
         for s in ex.STRATEGIES:
-            p = paper.get((table, model, s))
-            st = stats.get((exp, model, act, s))
-            row += [p or "—", _ours(st), _diff(st, p) if p else "—"]
-        row += [_ours(stats.get(("baselines", model, act, b))) for b in ex.BASELINE_RULES]
-        rows.append(row)
-    return _md_table(header, rows)
+            row += _beside(stats.get((experiment, net, s)), paper.number(experiment, net, s))
+        rows.append(row + [ours(stats.get(("baselines", net, b))) for b in ex.BASELINE_RULES])
+    return md_table(header, rows)
 
 
-def table_families(stats, paper) -> str:
+def table_families(stats) -> str:
     """Table 4 transposed (one row per family), our uniform-feedback FA/DFA baselines as the last row."""
-    header = ["B"] + [f"{r.upper()} {h}" for r in ex.EXP4_RULES for h in ("paper", "ours", "Δ")]
+    header = ["B"] + [f"{r.upper()} {h}" for r in ex.EXP4_RULES for h in ("paper", "ours", "Δ", "")]
+    net = ex.net_label((784, 800, 800, 10), "tanh")
     rows = []
     for f in ex.FAMILY_NAMES:
         row = [f]
         for rule in ex.EXP4_RULES:
-            p = paper.get(("4", "2x800 Tanh", f"{rule}-{f}"))
-            st = stats.get(("exp4", "2x800 Tanh", "tanh", f"{rule}-{f}"))
-            row += [p or "—", _ours(st), _diff(st, p) if p else "—"]
+            method = label(rule, f)
+            row += _beside(stats.get(("exp4", net, method)), paper.number("exp4", net, method))
         rows.append(row)
-    row = ["U(−½,½) (baselines)"]
-    for rule in ex.EXP4_RULES:
-        row += ["—", _ours(stats.get(("baselines", "2x800 Tanh", "tanh", rule))), "—"]
-    rows.append(row)
-    return _md_table(header, rows)
+    rows.append(["U(−½,½) (baselines)"] + [x for r in ex.EXP4_RULES for x in ("—", ours(stats.get(("baselines", net, r))),
+                                                                            "—", "")])
+    return md_table(header, rows)
 
 
 def table_exp3(stats) -> str:
-    header = ["Auto-encoder"] + list(ex.AE_RULES)
-    rows = []
-    for sizes in ex.AE_SIZES:
-        model = "-".join(map(str, sizes))
-        sts = {k[3]: v for k, v in stats.items() if k[0] == "exp3" and k[1] == model}
-        rows.append([model] + [_ours(sts.get(r), 3) for r in ex.AE_RULES])
-    return _md_table(header, rows)
+    nets = [ex.net_label(s, ex.AE_ACTIVATION, "sigmoid") for s in ex.AE_SIZES]
+    rows = [[net] + [ours(stats.get(("exp3", net, r)), 3) for r in ex.AE_RULES] for net in nets]
+    return md_table(["Auto-encoder"] + list(ex.AE_RULES), rows)
 
 
 def _plain_rows(stats, experiment):
-    return [{"experiment": k[0], "model": k[1], "activation": k[2], "method": k[3], "ours_mean": _num(v["mean"]),
-             "ours_sd": _num(v["sd"]), "n_seeds": v["n"] or "", "train_error_final": _num(v["train"]),
-             "diverged": len(v["diverged"])} for k, v in sorted(stats.items()) if k[0] == experiment]
+    return [{"experiment": k[0], "model": k[1], "method": k[2], "ours_mean": _num(v.mean), "ours_sd": _num(v.sd),
+             "n_seeds": v.n or "", "train_error_final": _num(v.train), "diverged": len(v.diverged)}
+            for k, v in sorted(stats.items()) if k[0] == experiment]
 
 
-# ---------------------------------------------------------------------------------------------- figures
-def _save(fig, path):
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    rs.atomic_write_bytes(path, buf.getvalue())
+TABLES = {  # name -> (title, table maker)
+    "table2": ("Table 2 — Experiment 1 (output error e), test error %", lambda st: table_strategies(st, "exp1")),
+    "table3": ("Table 3 — Experiment 2 (auxiliary LAFS errors eⁱ), test error %", lambda st: table_strategies(st, "exp2")),
+    "table4": ("Table 4 — Experiment 4 (feedback families B1–B7), 2x800 tanh, test error %", table_families),
+    "exp3": ("Experiment 3 — auto-encoders, final mean ‖x − x̂‖² per test image (paper: figures only)", table_exp3),
+}
 
 
-def make_figures(records, out_dir) -> dict:
-    """Figures 4, 5, 8 (curves), 6 (reconstructions), 7 (first-layer weights); returns {name: path}."""
-    from matplotlib.figure import Figure
-
-    from ..teaching import plots
-
-    out_dir = Path(out_dir)
-    made = {}
-    big = dict(sizes=(784, 800, 800, 10), activation="tanh")
-    for name, exp, title in (("fig4_exp1_2x800_tanh", "exp1", "Figure 4: Experiment 1, 2x800 tanh"),
-                             ("fig5_exp2_2x800_tanh", "exp2", "Figure 5: Experiment 2 (aux errors), 2x800 tanh")):
-        recs = rs.select(records, experiment={exp, "baselines"}, **big)
-        fig = Figure(figsize=(6.5, 4.2))
-        plots.curves(recs, ax=fig.subplots(), title=title)
-        _save(fig, out_dir / f"{name}.png")
-        made[name] = out_dir / f"{name}.png"
-    fig = Figure(figsize=(12, 4.4))
-    axes = fig.subplots(1, 2)
-    for ax, rule in zip(axes, ("dfa", "fa")):
-        recs = rs.select(records, experiment="exp4", rule=rule) + rs.select(records, experiment="baselines", rule=rule,
-                                                                          **big)
-        plots.curves(recs, ax=ax, title=f"{rule.upper()}: B1–B7 and uniform U(−½,½)")
-    fig.suptitle("Figure 8: 2x800 tanh, feedback families (Experiment 4)")
-    _save(fig, out_dir / "fig8_exp4_families.png")
-    made["fig8_exp4_families"] = out_dir / "fig8_exp4_families.png"
-    for sizes in ex.AE_SIZES:
-        model = "-".join(map(str, sizes))
-        recs = rs.select(records, experiment="exp3", sizes=sizes)
-        fig = plots.reconstructions(recs, fig=Figure(figsize=(8, 6)), title=f"Figure 6: reconstructions, {model}")
-        _save(fig, out_dir / f"fig6_reconstructions_{model}.png")
-        made[f"fig6_{model}"] = out_dir / f"fig6_reconstructions_{model}.png"
-        fig = plots.weights(recs, fig=Figure(figsize=(11, 2.8)), title=f"Figure 7: first-layer weights, {model}")
-        _save(fig, out_dir / f"fig7_weights_{model}.png")
-        made[f"fig7_{model}"] = out_dir / f"fig7_weights_{model}.png"
-    return made
-
-
-# ---------------------------------------------------------------------------------------------- report
-def _settings_text(protocol, records=()):
+# ---------------------------------------------------------------------------------------------- REPLICATION.md
+def settings_text(protocol, records=()) -> str:
     """The protocol as run (from the records' configs; the protocol's defaults when there are none)."""
+    keys = ("epochs", "batch_size", "lr", "n_train", "n_test")
     if records:
-        keys = ("epochs", "batch_size", "lr", "n_train", "n_test")
-        vals = {k: sorted({r["config"][k] for r in records}, key=str) for k in keys}
+        vals = {k: sorted({getattr(r.config, k) for r in records}, key=str) for k in keys}
         s = {k: v[0] if len(v) == 1 else "/".join(map(str, v)) for k, v in vals.items()}
     else:
         s = ex.protocol_settings(protocol)
@@ -228,22 +159,52 @@ def _settings_text(protocol, records=()):
             f"MNIST train/test examples: {data}")
 
 
-def current_records(records, protocol):
-    """(records run with the protocol's current settings, the others): a changed batch size, say,
-    makes older results stale; they are never mixed into the tables."""
-    want = ex.protocol_settings(protocol)
-    keep, stale = [], []
-    for r in records:
-        (keep if all(r["config"].get(k) == v for k, v in want.items()) else stale).append(r)
-    return keep, stale
+def compute_line(records) -> str:
+    """Total wall time of the lockstep passes behind the records, and where they ran."""
+    passes = {tuple(r.group or [r.run_id]): r for r in records}
+    hours = sum(r.wall_time_s or 0 for r in passes.values()) / 3600
+    where = sorted({f"{r.device_name or r.device} on {r.host.get('cpu', '?')}" for r in records})
+    return (f"Compute: {len(passes)} lockstep passes, {hours:.2f} h of wall time in total"
+            + (f" ({'; '.join(where)})" if where else "") + ".")
 
 
-def report(results_dir=rs.DEFAULT_DIR, protocol="full", markdown=None, figures=True, warn=None) -> dict:
-    """Write every output listed in the module docstring; returns {name: path}."""
-    if protocol not in rs.PROTOCOLS:
-        from ..core.errors import FaLabError
+def _section(title, lines):
+    return f"## {title}\n\n" + "\n".join(lines) + "\n\n" if lines else ""
 
-        raise FaLabError(f"unknown protocol {protocol!r}; valid choices: {', '.join(rs.PROTOCOLS)}")
+
+def markdown(records, stats, rows, warnings, protocol, results_dir, md_path, figures) -> str:
+    """REPLICATION.md: the template filled with the protocol's real constants and the tables."""
+    rel = lambda p: os.path.relpath(p, md_path.parent)  # noqa: E731
+    filled = [r for r in rows if r["ours_mean"]]
+    diffs = [float(r["delta"]) for r in filled]
+    counts = {v: sum(r["verdict"] == v for r in filled) for v in ("yes", "partial", "no")}
+    full = ex.protocol_settings("full")
+    classifiers = [r for r in records if r.config.head == "softmax" and not r.diverged]
+    base = results_dir if protocol == "full" else results_dir / "quick"
+    fields = dict(
+        quick_title=" (quick protocol: a smoke run, NOT a replication)" if protocol == "quick" else "",
+        citation=paper.CITATION, protocol=protocol, settings=settings_text(protocol, records), n_runs=len(records),
+        seeds=", ".join(map(str, sorted({r.config.seed for r in records}))) or "none", filled=len(filled),
+        cells=len(rows), diff_summary=(f"; mean difference ours − paper {sum(diffs) / len(diffs):+.2f} points, mean "
+                                       f"|difference| {sum(map(abs, diffs)) / len(diffs):.2f}") if diffs else "",
+        verdicts=", ".join(f"{v} {n}" for v, n in counts.items()), compute=compute_line(records),
+        quick_flag=" --quick" if protocol == "quick" else "",
+        results_flag="" if str(results_dir) == rs.DEFAULT_DIR else f" --results {results_dir}",
+        results_dir=results_dir, batch_size=full["batch_size"], lr=full["lr"], epochs=full["epochs"],
+        ae_activation=ex.AE_ACTIVATION, noise_sd=feedback.NOISE_SD, density=feedback.DENSITY, tolerance=TOLERANCE,
+        partial=PARTIAL, tables="".join(f"## {title}\n\n{make(stats)}\n" for title, make in TABLES.values()),
+        high_train=sum((r.final_train_error or 0) >= 0.01 for r in classifiers), n_classifier=len(classifiers),
+        csv_path=rel(base / "replication.csv"),
+        diverged=_section("Diverged runs", [f"- `{r.run_id}`: {r.diverged}" for r in records if r.diverged]),
+        skipped=_section("Skipped result files", [f"- {w}" for w in warnings]),
+        figures=_section("Figures", [f"![{f.title}]({rel(p)})" for f, p in figures]))
+    return Template(TEMPLATE.read_text()).substitute(fields).rstrip() + "\n"
+
+
+def report(results_dir=rs.DEFAULT_DIR, protocol="full", markdown_path=None, warn=None) -> dict:
+    """Write every output listed in the module docstring; returns {name: path}. A results folder that
+    holds no runs of the protocol is an error (a typo must not overwrite a report with an empty one)."""
+    choose("protocol", protocol, rs.PROTOCOLS)
     results_dir = Path(results_dir)
     warnings = []
 
@@ -251,111 +212,35 @@ def report(results_dir=rs.DEFAULT_DIR, protocol="full", markdown=None, figures=T
         warnings.append(line)
         (warn or (lambda s: print(s, file=sys.stderr)))(line)
 
-    records, stale = current_records(rs.load_results(results_dir, protocol, warn=_warn), protocol)
+    records, stale = rs.current(rs.load_results(results_dir, protocol, warn=_warn), protocol)
+    if not records and not stale:
+        raise FaLabError(f"no {protocol}-protocol runs in {results_dir / protocol}; check --results (run "
+                         f"`python -m fa_lab replicate ...` first)")
     if stale:
         _warn(f"fa_lab: warning: ignoring {len(stale)} result files run with other protocol settings than the "
-              f"current {protocol} protocol ({_settings_text(protocol)}), e.g. {stale[0]['path']}")
+              f"current {protocol} protocol ({settings_text(protocol)}), e.g. {stale[0].path}")
     base = results_dir if protocol == "full" else results_dir / "quick"
-    md_path = Path(markdown) if markdown else (results_dir.resolve().parent / "REPLICATION.md" if protocol == "full"
-                                               else base / "REPLICATION.md")
-    stats = summarize(records)
-    paper = {(p["table"], p["model"], p["method"]): p["test_error_pct"] for p in paper_rows()}
-    rows = replication_rows(records)
+    md_path = Path(markdown_path) if markdown_path else (results_dir.resolve().parent / "REPLICATION.md"
+                                                         if protocol == "full" else base / "REPLICATION.md")
+    stats = rs.summarize(records)
+    rows = replication_rows(stats)
     out = {"replication.csv": base / "replication.csv"}
     rs.atomic_write_bytes(out["replication.csv"], _csv_text(rows, COLUMNS).encode())
-
-    tables = {"table2": table_strategies(stats, paper, "2"), "table3": table_strategies(stats, paper, "3"),
-              "table4": table_families(stats, paper), "exp3": table_exp3(stats)}
-    plain_cols = ("experiment", "model", "activation", "method", "ours_mean", "ours_sd", "n_seeds",
-                  "train_error_final", "diverged")
-    for t in ("2", "3", "4"):
-        rs.atomic_write_bytes(base / "tables" / f"table{t}.csv",
-                              _csv_text([r for r in rows if r["table"] == t], COLUMNS).encode())
+    for t, name in ((c.table, f"table{c.table}") for c in {c.table: c for c in paper.cells()}.values()):
+        rs.atomic_write_bytes(base / "tables" / f"{name}.csv", _csv_text([r for r in rows if r["table"] == t],
+                                                                         COLUMNS).encode())
+    plain = ("experiment", "model", "method", "ours_mean", "ours_sd", "n_seeds", "train_error_final", "diverged")
     for name in ("baselines", "exp3"):
-        rs.atomic_write_bytes(base / "tables" / f"{name}.csv",
-                              _csv_text(_plain_rows(stats, name), plain_cols).encode())
-    for name, text in tables.items():
-        rs.atomic_write_bytes(base / "tables" / f"{name}.md", text.encode())
+        rs.atomic_write_bytes(base / "tables" / f"{name}.csv", _csv_text(_plain_rows(stats, name), plain).encode())
+    for name, (_, make) in TABLES.items():
         out[f"{name}.md"] = base / "tables" / f"{name}.md"
-    figs = make_figures(records, base / "figures") if figures else {}
-    out.update(figs)
-    text = _markdown(records, stats, tables, figs, rows, warnings, protocol, results_dir, md_path)
+        rs.atomic_write_bytes(out[f"{name}.md"], make(stats).encode())
+    figures = [(f, base / "figures" / f"{f.name}.png") for f in ex.FIGURES]
+    figures = [(f, p) for f, p in figures if p.exists()]
+    text = markdown(records, stats, rows, warnings, protocol, results_dir, md_path, figures)
     rs.atomic_write_bytes(md_path, text.encode())
     out["REPLICATION.md"] = md_path
-    print(f"report [{protocol}]: {len(records)} runs, {sum(1 for r in rows if r['ours_mean'])}/{len(rows)} paper cells "
-          f"filled -> {out['replication.csv']}, {md_path}" + (f" ({len(warnings)} warnings, see above)"
-                                                               if warnings else ""), flush=True)
+    print(f"report [{protocol}]: {len(records)} runs, {sum(1 for r in rows if r['ours_mean'])}/{len(rows)} paper "
+          f"cells filled -> {out['replication.csv']}, {md_path}"
+          + (f" ({len(warnings)} warnings, see above)" if warnings else ""), flush=True)
     return out
-
-
-def _compute_line(records) -> str:
-    """Total wall time of the lockstep passes behind the records, and where they ran."""
-    passes = {tuple(r.get("group") or [r["run_id"]]): r for r in records}
-    hours = sum(r.get("wall_time_s") or 0 for r in passes.values()) / 3600
-    where = sorted({f"{r.get('device', '?')} on {r.get('host', {}).get('cpu', '?')}" for r in records})
-    return (f"Compute: {len(passes)} lockstep passes, {hours:.2f} h of wall time in total"
-            + (f" ({'; '.join(where)})" if where else "") + ".")
-
-
-def _markdown(records, stats, tables, figs, rows, warnings, protocol, results_dir, md_path) -> str:
-    rel = lambda p: os.path.relpath(p, md_path.parent)  # noqa: E731
-    filled = [r for r in rows if r["ours_mean"]]
-    diffs = [float(r["ours_mean"]) - float(r["paper"]) for r in filled]
-    quick = " --quick" if protocol == "quick" else ""
-    res = "" if str(results_dir) == rs.DEFAULT_DIR else f" --results {results_dir}"
-    lines = [
-        "# Replication report" + (" (quick protocol: a smoke run, NOT a replication)" if protocol == "quick" else ""),
-        "",
-        "_Generated by `python -m fa_lab report` — do not edit by hand._",
-        "",
-        f"Protocol `{protocol}`: {_settings_text(protocol, records)}. Runs found: {len(records)}; paper cells with our "
-        f"numbers: {len(filled)}/{len(rows)}"
-        + (f"; mean difference ours − paper {sum(diffs) / len(diffs):+.2f} points, mean |difference| "
-           f"{sum(map(abs, diffs)) / len(diffs):.2f}" if diffs else "") + ".",
-        "",
-        _compute_line(records),
-        "",
-        "## How to reproduce",
-        "",
-        "```",
-        f"python -m fa_lab replicate all{quick} --seeds 0,1,2{res}   # resumable: rerun after a kill",
-        f"python -m fa_lab report{quick}{res}",
-        "```",
-        "",
-        "`--jobs N` trains N lockstep groups in parallel processes; `--device cuda` uses a GPU; "
-        "`--dry-run` lists what is still to do. On a CPU add `--jobs 2 --max-group-size 1` (one model per "
-        "process: at batch 16 lockstep is slower there, docs/benchmarks.md); on a GPU lockstep groups are the "
-        "fast path. Each run is one JSON file "
-        f"`{results_dir}/{protocol}/<experiment>/<run_id>.json` (config, per-epoch errors, versions, git commit, "
-        "host); the run id ends in a hash of the full config.",
-        "",
-        "## Choices where the paper is silent",
-        "",
-        f"- Batch size {ex.protocol_settings('full')['batch_size']}, lr 0.001 applied to the summed (not averaged) "
-        "mini-batch update (see README).",
-        f"- Experiment 3 hidden activation: `{ex.AE_ACTIVATION}` (parameter `--ae-activation`); error measure: mean "
-        "‖x − x̂‖² per test image.",
-        "- Experiment 2 auxiliary logits aⁱₓ = (Bⁱ)ᵀhⁱ (Gilmer et al.'s LAFS reading; the paper's (Bⁱ)ᵀhⁱ⁻¹ does not "
-        "fit the shapes).",
-        "- Experiment 4 noise N(0, 0.01) read as standard deviation 0.01; sparse families B4/B6 density 0.1.",
-        "- \"ours\" = mean ± sample sd over seeds of the final-epoch test error (n = seeds); Δ = ours − paper. "
-        "BP/FA/DFA are our baselines on the same nets (the paper shows them only as curves).",
-        "",
-    ]
-    for key, title in (("table2", TABLE_TITLES["2"]), ("table3", TABLE_TITLES["3"]), ("table4", TABLE_TITLES["4"]),
-                       ("exp3", "Experiment 3 — auto-encoders, final mean ‖x − x̂‖² per test image (paper: figures only)")):
-        lines += [f"## {title}", "", tables[key], ""]
-    high = [r for r in records if (r.get("final_train_error") or 0) >= 0.01 and r["config"]["head"] == "softmax"
-            and not r.get("diverged")]
-    lines += ["## Training error at the last epoch", "",
-              f"The paper reports training error < 0.01 % at epoch 100. Classifier runs above 0.01 %: {len(high)} of "
-              f"{sum(1 for r in records if r['config']['head'] == 'softmax')} (see `train_error_final` in "
-              f"`{rel(results_dir / 'replication.csv' if protocol == 'full' else results_dir / 'quick' / 'replication.csv')}`).", ""]
-    div = [r for r in records if r.get("diverged")]
-    if div:
-        lines += ["## Diverged runs", ""] + [f"- `{r['run_id']}`: {r['diverged']}" for r in div] + [""]
-    if warnings:
-        lines += ["## Skipped result files", ""] + [f"- {w}" for w in warnings] + [""]
-    if figs:
-        lines += ["## Figures", ""] + [f"![{name}]({rel(path)})" for name, path in figs.items()] + [""]
-    return "\n".join(lines)

@@ -1,41 +1,40 @@
-"""The results store: one JSON per finished run (plus an optional .npz beside it).
+"""The results store: one JSON record per finished run (plus an optional .npz beside it), its schema,
+its provenance and the statistics over seeds.
 
-Layout: ``<results>/<protocol>/<experiment>/<run_id>.json`` (protocol ``full`` or ``quick``).
-Every file is written atomically (temporary file in the same folder, fsync, ``os.replace``),
-so a killed runner leaves either the whole file or none. :func:`load_results` reads them
-back as plain dicts ("records"); a malformed file is reported with one warning line and skipped.
+Layout: ``<results>/<protocol>/<experiment>/<run_id>.json`` (protocol ``full`` or ``quick``). Every file
+is written atomically (temporary file in the same folder, fsync, ``os.replace``), so a killed runner leaves
+either the whole file or none. :class:`Record` is the one schema: :meth:`Record.to_json` writes it,
+:meth:`Record.from_json` reads and validates it, and :func:`load_results` skips (and names) every file
+that does not validate, so nothing malformed is ever counted::
 
-Used by the runner, the report and the book::
-
-    records = fa_lab.results.load_results("results", protocol="full")
+    records = load_results("results", protocol="full")
+    stats = summarize(records)            # {(experiment, net, method): Stats(mean, sd, n, ...)}
 """
 
 from __future__ import annotations
 
-import hashlib
+import datetime
 import io
 import json
+import math
 import os
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .experiments import RunConfig, protocol_settings
 
 SCHEMA = 1
 PROTOCOLS = ("full", "quick")
 DEFAULT_DIR = "results"
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-REQUIRED = ("run_id", "config", "test_error", "train_error", "final_test_error")
 
 
-def config_hash(config: dict, n=8) -> str:
-    """Short SHA-256 of the canonical JSON of a full run config (stable across runs and machines)."""
-    text = json.dumps(config, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:n]
-
-
+# ---------------------------------------------------------------------------------------------- writing
 def atomic_write_bytes(path, data: bytes):
     """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, os.replace."""
     path = Path(path)
@@ -75,56 +74,124 @@ def run_path(results_dir, protocol, experiment, run_id) -> Path:
     return Path(results_dir) / protocol / experiment / f"{run_id}.json"
 
 
-def read_record(path):
-    """One result file as a dict; raises ValueError naming what is wrong."""
+# ---------------------------------------------------------------------------------------------- the record
+def _finite(value, what, optional=False):
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{what} is not a finite number: {value!r}")
+    return float(value)
+
+
+def _series(value, what):
+    if not isinstance(value, list):
+        raise ValueError(f"{what} is not a list")
+    return [_finite(v, f"{what} entry") for v in value]
+
+
+@dataclass
+class Record:
+    """One finished run: its config, per-epoch history, final numbers and where it ran."""
+
+    config: RunConfig
+    train_error: list
+    test_error: list
+    final_test_error: float | None
+    final_train_error: float | None = None
+    diverged: str | None = None
+    train_loss: list = field(default_factory=list)
+    epoch_time: list = field(default_factory=list)
+    wall_time_s: float | None = None
+    group: list = field(default_factory=list)
+    device: str = "cpu"
+    device_name: str | None = None
+    threads: int | None = None
+    finished_at: str | None = None
+    versions: dict = field(default_factory=dict)
+    git_commit: str | None = None
+    host: dict = field(default_factory=dict)
+    path: Path | None = None  # where it was read from (not stored)
+
+    @property
+    def run_id(self) -> str:
+        return self.config.run_id
+
+    @classmethod
+    def of(cls, cfg, history, wall, group_ids, env, facts) -> "Record":
+        """The record of a finished :class:`~fa_lab.core.train.History` (``env``: :func:`environment`,
+        ``facts``: :func:`device_facts`)."""
+        final = history.test_error[-1] if history.test_error and not history.diverged else None
+        return cls(cfg, history.train_error, history.test_error, final, history.final_train_error, history.diverged,
+                   history.train_loss, history.epoch_time, wall, list(group_ids),
+                   finished_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                   **facts, **env)
+
+    def to_json(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k not in ("config", "path")}
+        return {"schema": SCHEMA, "run_id": self.run_id, "config": self.config.as_dict(), "model": self.config.net_name,
+                "method": self.config.method, **d}
+
+    @classmethod
+    def from_json(cls, d, path=None) -> "Record":
+        """A record from its JSON object; raises ValueError naming the first thing that is wrong."""
+        if not isinstance(d, dict):
+            raise ValueError("not a JSON object")
+        try:
+            cfg = RunConfig.from_dict(d["config"])
+            cfg.run_id
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"config is not a run config ({type(exc).__name__}: {exc})") from None
+        if d.get("run_id") != cfg.run_id:
+            raise ValueError(f"run_id {d.get('run_id')!r} does not match its config (expected {cfg.run_id!r})")
+        if path is not None:
+            path = Path(path)
+            if path.stem != cfg.run_id:
+                raise ValueError(f"file name does not match run_id {cfg.run_id!r}")
+            if (path.parent.name, path.parent.parent.name) != (cfg.experiment, cfg.protocol):
+                raise ValueError(f"a {cfg.protocol}/{cfg.experiment} run stored in {path.parent.parent.name}/"
+                                 f"{path.parent.name}")
+        rec = cls(cfg, _series(d.get("train_error"), "train_error"), _series(d.get("test_error"), "test_error"),
+                  _finite(d.get("final_test_error"), "final_test_error", optional=True),
+                  _finite(d.get("final_train_error"), "final_train_error", optional=True), d.get("diverged"),
+                  path=path)
+        if rec.final_test_error is None and not rec.diverged:
+            raise ValueError("final_test_error is missing but the run did not diverge")
+        for k in ("train_loss", "epoch_time", "wall_time_s", "group", "device", "device_name", "threads",
+                  "finished_at", "versions", "git_commit", "host"):
+            if d.get(k) is not None:
+                setattr(rec, k, d[k])
+        return rec
+
+
+def write_record(results_dir, record: Record) -> Path:
+    path = run_path(results_dir, record.config.protocol, record.config.experiment, record.run_id)
+    atomic_write_json(path, record.to_json())
+    return path
+
+
+def read_record(path) -> Record:
+    """One result file; raises ValueError naming what is wrong."""
     path = Path(path)
     try:
-        rec = json.loads(path.read_text())
+        d = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"unreadable JSON ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
-    if not isinstance(rec, dict):
-        raise ValueError("not a JSON object")
-    missing = [k for k in REQUIRED if k not in rec]
-    if missing:
-        raise ValueError(f"missing keys {missing}")
-    cfg = rec["config"]
-    if not isinstance(cfg, dict) or "experiment" not in cfg or "rule" not in cfg:
-        raise ValueError("config is not a run config")
-    if rec["run_id"] != path.stem:
-        raise ValueError(f"run_id {rec['run_id']!r} does not match the file name")
-    if not isinstance(rec["test_error"], list):
-        raise ValueError("test_error is not a list")
-    if rec["final_test_error"] is not None and not isinstance(rec["final_test_error"], (int, float)):
-        raise ValueError("final_test_error is not a number")
-    rec["path"] = str(path)
-    return rec
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise ValueError(f"unreadable JSON ({type(exc).__name__}: {first})") from None
+    return Record.from_json(d, path)
 
 
-def is_done(path) -> bool:
-    """True when ``path`` holds a valid result (a malformed file counts as not done)."""
-    try:
-        read_record(path)
-        return True
-    except ValueError:
-        return False
-
-
-def load_results(results_dir=DEFAULT_DIR, protocol="full", experiment=None, warn=None) -> list[dict]:
+def load_results(results_dir=DEFAULT_DIR, protocol="full", experiment=None, warn=None) -> list[Record]:
     """Every valid record of ``protocol`` (``full``, ``quick`` or None for both) under ``results_dir``,
-    optionally of one experiment.
-
-    A malformed file is reported (``warn(line)``; default: a line on stderr naming the file)
-    and skipped, never counted. Records carry their ``path``."""
+    optionally of one experiment. A malformed file is reported (``warn(line)``; default: a line on
+    stderr naming the file) and skipped, never counted."""
     warn = warn or (lambda line: print(line, file=sys.stderr))
     root = Path(results_dir)
-    protocols = [protocol] if protocol else list(PROTOCOLS)
     out = []
-    for p in protocols:
+    for p in [protocol] if protocol else list(PROTOCOLS):
         base = root / p
         if not base.is_dir():
             continue
-        pattern = f"{experiment}/*.json" if experiment else "*/*.json"
-        for path in sorted(base.glob(pattern)):
+        for path in sorted(base.glob(f"{experiment}/*.json" if experiment else "*/*.json")):
             try:
                 out.append(read_record(path))
             except ValueError as exc:
@@ -134,8 +201,8 @@ def load_results(results_dir=DEFAULT_DIR, protocol="full", experiment=None, warn
 
 def load_artifacts(record):
     """The .npz saved beside a record (Experiment 3: reconstructions, first-layer weights), or None."""
-    path = Path(record["path"]).with_suffix(".npz")
-    if not path.exists():
+    path = Path(record.path).with_suffix(".npz") if record.path else None
+    if path is None or not path.exists():
         return None
     try:
         with np.load(path) as z:
@@ -145,22 +212,62 @@ def load_artifacts(record):
         return None
 
 
-def select(records, **criteria) -> list[dict]:
-    """Records whose config (or top-level field: model, method) equals every criterion, e.g.
-    ``select(recs, experiment="exp4", rule="dfa")``; a list/tuple/set value means "any of"."""
-    out = []
+# ---------------------------------------------------------------------------------------------- selection
+def select(records, **criteria) -> list[Record]:
+    """Records whose config field equals every criterion, e.g. ``select(recs, experiment="exp4", rule="dfa")``;
+    a set or list value means "any of" (``sizes`` compares as a tuple)."""
+    def ok(r, key, want):
+        have = getattr(r.config, key)
+        if isinstance(want, (set, list)):
+            return have in {tuple(w) if key == "sizes" else w for w in want}
+        return have == (tuple(want) if key == "sizes" else want)
+
+    return [r for r in records if all(ok(r, k, w) for k, w in criteria.items())]
+
+
+def current(records, protocol):
+    """(records run with the protocol's current settings, the others): a changed batch size, say, makes
+    older results stale; they are never mixed into the tables."""
+    want = protocol_settings(protocol)
+    keep, stale = [], []
     for r in records:
-        ok = True
-        for key, want in criteria.items():
-            have = r["config"].get(key, r.get(key))
-            if key == "sizes" and have is not None:
-                have, want = tuple(have), (tuple(want) if not isinstance(want, set) else want)
-            if isinstance(want, (set, list)) or (isinstance(want, tuple) and key != "sizes"):
-                ok = have in want
-            else:
-                ok = have == want
-            if not ok:
-                break
-        if ok:
-            out.append(r)
+        (keep if all(getattr(r.config, k) == v for k, v in want.items()) else stale).append(r)
+    return keep, stale
+
+
+# ---------------------------------------------------------------------------------------------- statistics
+def mean_sd(values):
+    """(mean, sample sd) of a list; sd is None for fewer than two values, both None for none."""
+    n = len(values)
+    if n == 0:
+        return None, None
+    m = sum(values) / n
+    return m, (math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1)) if n > 1 else None)
+
+
+@dataclass
+class Stats:
+    """A cell over seeds: mean ± sample sd of the final test error, n, mean final training error."""
+
+    mean: float | None
+    sd: float | None
+    n: int
+    train: float | None
+    diverged: list
+    seeds: list
+    records: list
+
+
+def summarize(records) -> dict:
+    """{(experiment, net, method): Stats} over the seeds of each cell; diverged runs are listed, never averaged."""
+    cells = {}
+    for r in records:
+        cells.setdefault(r.config.cell, []).append(r)
+    out = {}
+    for key, recs in cells.items():
+        ok = [r for r in recs if not r.diverged and r.final_test_error is not None]
+        m, sd = mean_sd([r.final_test_error for r in ok])
+        train = mean_sd([r.final_train_error for r in ok if r.final_train_error is not None])[0]
+        out[key] = Stats(m, sd, len(ok), train, [r.run_id for r in recs if r.diverged],
+                         sorted(r.config.seed for r in ok), recs)
     return out

@@ -12,12 +12,7 @@
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import os
-import platform
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,60 +21,15 @@ import numpy as np
 
 from . import experiments as ex
 from . import results as rs
-from ..core.errors import FaLabError
+from .provenance import device_facts, environment
+from ..core.errors import positive
 
 # 10 "randomly selected" test digits for Figure 6 (fixed: indices into the 10 000 MNIST test images)
 DIGITS = tuple(int(i) for i in np.sort(np.random.default_rng(2017).choice(10000, 10, replace=False)))
 MAX_WEIGHT_UNITS = 128  # first-layer weights saved for at most this many units (800-unit nets: first 100)
 
 
-# ---------------------------------------------------------------------------------------------- metadata
-def _cpu_name():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _git_commit():
-    root = Path(__file__).resolve().parents[2]
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        if head.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "fa_lab"], cwd=root,
-                               capture_output=True, text=True, timeout=10)
-        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def environment() -> dict:
-    """Library versions, git commit, host and CPU: stored in every result."""
-    import torch
-
-    from .. import __version__
-
-    return {"versions": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-                         "fa_lab": __version__},
-            "git_commit": _git_commit(), "host": {"hostname": socket.gethostname(), "cpu": _cpu_name(),
-                                                  "cpu_count": os.cpu_count(), "platform": platform.platform()}}
-
-
 # ---------------------------------------------------------------------------------------------- one group
-def _record(cfg, hist, wall, group_ids, env, device):
-    final = hist.test_error[-1] if hist.test_error and not hist.diverged else None
-    return {"schema": rs.SCHEMA, "run_id": cfg.run_id, "config": cfg.as_dict(), "model": cfg.net_name,
-            "method": cfg.method, "train_error": hist.train_error, "test_error": hist.test_error,
-            "train_loss": hist.train_loss, "epoch_time": hist.epoch_time, "final_test_error": final,
-            "final_train_error": hist.final_train_error, "diverged": hist.diverged, "wall_time_s": wall,
-            "group": group_ids, "device": str(device),
-            "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), **env}
-
-
 def _artifacts(model, x_digits):
     """Exp 3 figure data: reconstructions of the fixed digits, first-layer weights (float16)."""
     import torch
@@ -111,40 +61,28 @@ def run_group(config_dicts, results_dir, device="auto", threads=None, progress=T
     models = [c.build(device) for c in cfgs]
     every = max(1, ref.epochs // 10)
 
-    def callback(epoch, histories):
-        if not progress and (epoch % every == 0 or epoch == ref.epochs):
+    def lines(epoch, histories):  # without a progress bar: a line every tenth of the run
+        if epoch % every == 0 or epoch == ref.epochs:
             errs = " ".join(f"{h.test_error[-1]:.2f}" if h.test_error else "-" for h in histories)
             print(f"  {label} epoch {epoch}/{ref.epochs}: test {errs}", flush=True)
 
     t0 = time.perf_counter()
     hists = fit(models, data, ref.epochs, ref.batch_size, ref.lr, ref.seed, reduction=ref.reduction,
-                progress=progress, callbacks=callback)
+                progress=progress, callbacks=None if progress else lines)
     wall = time.perf_counter() - t0
-    env = env or environment()
+    env, facts = env or environment(), device_facts(device)
     ids = [c.run_id for c in cfgs]
-    by_name = {h.name: h for h in hists}
     out = []
-    for cfg, model in zip(cfgs, models):
-        h = by_name[cfg.run_id]
+    for cfg, model, h in zip(cfgs, models, hists):
         path = rs.run_path(results_dir, cfg.protocol, cfg.experiment, cfg.run_id)
-        if cfg.head == "sigmoid" and not h.diverged:  # Experiment 3: figure data first, then the JSON
+        if not model.net.head.needs_labels and not h.diverged:  # Experiment 3: figure data first, then the JSON
             rs.atomic_write_npz(path.with_suffix(".npz"), **_artifacts(model, full.x_test[list(DIGITS)]))
-        rs.atomic_write_json(path, _record(cfg, h, wall, ids, env, device))
+        rs.write_record(results_dir, rs.Record.of(cfg, h, wall, ids, env, facts))
         out.append((cfg.run_id, h.test_error[-1] if h.test_error else None, h.diverged))
     return out
 
 
 # ---------------------------------------------------------------------------------------------- planning
-def parse_seeds(text) -> list[int]:
-    try:
-        seeds = [int(s) for s in str(text).split(",") if s.strip() != ""]
-    except ValueError:
-        raise FaLabError(f"--seeds must be comma-separated non-negative integers like 0,1,2; got {text!r}") from None
-    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
-        raise FaLabError(f"--seeds must be distinct non-negative integers like 0,1,2; got {text!r}")
-    return seeds
-
-
 def plan(names, protocol="full", seeds=(0,), results_dir=rs.DEFAULT_DIR, ae_activation=ex.AE_ACTIVATION,
          max_group_size=None, **overrides):
     """(all runs, runs still to do grouped for lockstep). Malformed result files are reported and redone."""
@@ -166,12 +104,11 @@ def replicate(names="all", quick=False, seeds=(0,), jobs=1, results_dir=rs.DEFAU
               progress=True, ae_activation=ex.AE_ACTIVATION, max_groups=None, dry_run=False, max_group_size=None,
               **overrides):
     """Run every missing run of ``names``; returns the number of runs written. See module docstring."""
-    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
-        raise FaLabError(f"--jobs must be a positive integer, got {jobs!r}")
-    if max_groups is not None and (not isinstance(max_groups, int) or max_groups < 1):
-        raise FaLabError(f"--max-groups must be a positive integer, got {max_groups!r}")
-    if max_group_size is not None and (not isinstance(max_group_size, int) or max_group_size < 1):
-        raise FaLabError(f"--max-group-size must be a positive integer, got {max_group_size!r}")
+    positive("jobs", jobs)
+    if max_groups is not None:
+        positive("max_groups", max_groups)
+    if max_group_size is not None:
+        positive("max_group_size", max_group_size)
     from ..core.model import resolve_device
 
     resolve_device(device)  # a bad --device fails here, in one line, before any work
@@ -197,7 +134,7 @@ def replicate(names="all", quick=False, seeds=(0,), jobs=1, results_dir=rs.DEFAU
     def report(k, g, out, dt):
         nonlocal written
         written += len(out)
-        errs = ", ".join(f"{c.method}{'-aux' if c.aux else ''} " + ("diverged" if d else f"{e:.3f}" if e is not None else "-")
+        errs = ", ".join(f"{c.label} " + ("diverged" if d else f"{e:.3f}" if e is not None else "-")
                          for c, (_, e, d) in zip(g, out))
         print(f"[{k}/{len(groups)}] {_label(g)} done in {dt:.0f} s: {errs}  "
               f"({written}/{n_todo} runs, {time.perf_counter() - t0:.0f} s elapsed)", flush=True)
@@ -281,74 +218,3 @@ def _parallel(groups, jobs, results_dir, device, env, report):
         if main_thread:
             signal.signal(signal.SIGTERM, old_handler)
     pool.shutdown()
-
-
-# ---------------------------------------------------------------------------------------------- CLI
-def _positive_int(name):
-    def parse(text):
-        try:
-            v = int(text)
-        except ValueError:
-            raise FaLabError(f"{name} must be a positive integer, got {text!r}") from None
-        if v < 1:
-            raise FaLabError(f"{name} must be a positive integer, got {text!r}")
-        return v
-    return parse
-
-
-def add_replicate(sub):
-    from ..core.nets import ACTIVATIONS
-
-    p = sub.add_parser("replicate", help="run the paper's experiments (resumable)",
-                       description="Run the experiments of the paper; finished runs are skipped, each result is "
-                                   "written atomically to <results>/<full|quick>/<experiment>/<run_id>.json.")
-    p.add_argument("experiments", nargs="+", metavar="EXPERIMENT",
-                   help=f"one or more of {', '.join(ex.EXPERIMENTS)}, all")
-    p.add_argument("--quick", action="store_true",
-                   help=f"small protocol: first {ex.QUICK['n_train']} train / {ex.QUICK['n_test']} test examples, "
-                        f"{ex.QUICK['epochs']} epochs, same nets (results/quick)")
-    p.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
-    p.add_argument("--jobs", default="1", help="lockstep groups trained in parallel processes (default: 1)")
-    p.add_argument("--results", default=rs.DEFAULT_DIR, help="results folder (default: results)")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
-    p.add_argument("--ae-activation", default=ex.AE_ACTIVATION, metavar="{" + ",".join(ACTIVATIONS) + "}",
-                   help=f"hidden activation of the Experiment 3 auto-encoders (paper silent; default {ex.AE_ACTIVATION})")
-    p.add_argument("--max-groups", default=None, help="stop after this many lockstep groups")
-    p.add_argument("--max-group-size", default=None,
-                   help="at most this many models per lockstep pass (default: all that can share one)")
-    p.add_argument("--dry-run", action="store_true", help="list the runs still to do, train nothing")
-    p.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
-    p.set_defaults(func=run_replicate)
-
-
-def run_replicate(args):
-    jobs = _positive_int("--jobs")(args.jobs)
-    max_groups = None if args.max_groups is None else _positive_int("--max-groups")(args.max_groups)
-    group_size = None if args.max_group_size is None else _positive_int("--max-group-size")(args.max_group_size)
-    seeds = parse_seeds(args.seeds)
-    names = ex.expand(args.experiments)
-    replicate(names, args.quick, seeds, jobs, args.results, args.device, not args.no_progress, args.ae_activation,
-              max_groups, args.dry_run, group_size)
-    return 0
-
-
-def add_report(sub):
-    p = sub.add_parser("report", help="paper-vs-ours tables, replication.csv, figures and REPLICATION.md",
-                       description="Summarise the results store: Tables 2-4 (paper vs ours), figures 4-8.")
-    p.add_argument("--results", default=rs.DEFAULT_DIR, help="results folder (default: results)")
-    p.add_argument("--quick", action="store_true", help="report the quick protocol (results/quick)")
-    p.add_argument("--markdown", default=None,
-                   help="where to write REPLICATION.md (default: next to the results folder for the full protocol, "
-                        "inside <results>/quick for --quick)")
-    p.add_argument("--no-figures", action="store_true", help="tables only")
-    p.set_defaults(func=run_report)
-
-
-def run_report(args):
-    from .report import report
-
-    report(args.results, "quick" if args.quick else "full", args.markdown, figures=not args.no_figures)
-    return 0
-
-
-add_commands = [add_replicate, add_report]

@@ -1,41 +1,30 @@
-"""Figures of the paper from result records (see :mod:`fa_lab.results`).
+"""Every figure of the package, from committed result records or from live models and histories.
 
-- :func:`curves`          test-error curves per method, mean over seeds ± sd band (Figures 4, 5, 8)
-- :func:`reconstructions` originals and each method's reconstructions of 10 test digits (Figure 6)
-- :func:`weights`         first-layer auto-encoder weights as 28×28 images (Figure 7)
+- :func:`curves`           test error per epoch, one line per method: records (mean over seeds ± sd band)
+                           or live :class:`~fa_lab.core.train.History` objects (Figures 4, 5, 8; the panel)
+- :func:`reconstructions`  the 10 fixed test digits and each method's reconstructions (Figure 6)
+- :func:`weights`          first-layer auto-encoder weights as 28×28 tiles (Figure 7)
+- :func:`show_reconstructions`, :func:`show_first_layer`: the same for live models
+- :func:`plot_alignment`   angle of each rule's δWⁱ to BP's gradient per epoch (chapter 11)
+- :func:`save_figures`     the paper's figures (:data:`~fa_lab.replication.experiments.FIGURES`) as PNG files
 
-Every function takes records (``fa_lab.results.load_results(...)``, filtered with
-``fa_lab.results.select``) and draws on a given ``ax``/``fig`` or a new pyplot figure; it returns it.
+Each function draws on a given ``ax``/``fig`` or a new one and returns it.
 """
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 
-from ..replication.results import load_artifacts
+from ..core.rules import PRESETS
+from ..replication import results as rs
+from ..replication.experiments import FIGURES, net_label
 
-METHOD_ORDER = ("bp", "fa", "dfa", "s1", "s2", "s3")
-
-
-def label(record) -> str:
-    """'s1', 's1 (aux)', 'bp', 'dfa-B3', ... for legends."""
-    return record["method"] + (" (aux)" if record["config"].get("aux") else "")
+RULE_ORDER = tuple(PRESETS)
 
 
-def _order(name):
-    base = name.split(" ")[0].split("-")[0]
-    return (METHOD_ORDER.index(base) if base in METHOD_ORDER else len(METHOD_ORDER), name)
-
-
-def by_label(records, key=label) -> dict:
-    """{label: [records]} in a stable method order."""
-    out = {}
-    for r in records:
-        out.setdefault(key(r), []).append(r)
-    return {k: out[k] for k in sorted(out, key=_order)}
-
-
-def _new_ax(ax, figsize=(6, 4)):
+def _new_ax(ax, figsize=(6.5, 4)):
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
@@ -51,94 +40,178 @@ def _new_fig(fig, figsize):
     return plt.figure(figsize=figsize)
 
 
-def curves(records, ax=None, metric="test_error", key=label, title=None, ylim=None, log=False):
-    """One line per label: mean of ``metric`` over seeds per epoch, shaded ± sd (when >1 seed)."""
+def _colours(n):
+    """n distinct colours: matplotlib's 10-colour cycle, or tab20 for more lines (Figure 8 has 16)."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab10" if n <= 10 else "tab20"]
+    return [cmap(k % cmap.N) for k in range(n)]
+
+
+# ---------------------------------------------------------------------------------------------- curves
+def by_label(records) -> dict:
+    """{legend label: [records]} ordered bp, fa, dfa, s1, s2, s3; families and aux after their rule."""
+    out = {}
+    for r in sorted(records, key=lambda r: (RULE_ORDER.index(r.config.rule) if r.config.rule in RULE_ORDER
+                                            else len(RULE_ORDER), r.config.aux, r.config.family)):
+        out.setdefault(r.config.label, []).append(r)
+    return out
+
+
+def curves(source, ax=None, title=None, paper=None, ylabel=None, ylim=None, log=False):
+    """One line per method. ``source``: result records (the mean over seeds, shaded ± sd when there are
+    several) or live histories (one line each). ``paper`` maps a label to the paper's final number, drawn
+    as a dashed line of the same colour."""
     ax = _new_ax(ax)
-    for name, recs in by_label(records, key).items():
-        series = [r[metric] for r in recs if r.get(metric)]
-        if not series:
-            continue
-        n = min(map(len, series))  # diverged runs stop early: average the common epochs
-        a = np.array([s[:n] for s in series], dtype=float)
-        x = np.arange(1, n + 1)
-        mean = a.mean(0)
-        line, = ax.plot(x, mean, label=f"{name}" + (f" (n={len(a)})" if len(a) > 1 else ""), lw=1.4)
+    if source and isinstance(source[0], rs.Record):
+        series = {name: [r.test_error for r in recs if r.test_error] for name, recs in by_label(source).items()}
+    else:
+        series = {h.name: [h.test_error] for h in source if h.test_error}
+    for colour, (name, runs) in zip(_colours(len(series)), series.items()):
+        n = min(map(len, runs))  # diverged runs stop early: average the common epochs
+        a = np.array([s[:n] for s in runs], dtype=float)
+        x, mean = np.arange(1, n + 1), a.mean(0)
+        ax.plot(x, mean, "o-" if n <= 10 else "-", ms=3, lw=1.4, color=colour,
+                label=name + (f" (n={len(a)})" if len(a) > 1 else ""))
         if len(a) > 1:
             sd = a.std(0, ddof=1)
-            ax.fill_between(x, mean - sd, mean + sd, color=line.get_color(), alpha=0.2, lw=0)
-    ax.set_xlabel("epoch")
+            ax.fill_between(x, mean - sd, mean + sd, color=colour, alpha=0.2, lw=0)
+        if paper and paper.get(name) is not None:
+            ax.axhline(paper[name], ls="--", lw=1, color=colour)
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("test error %" if metric == "test_error" else metric.replace("_", " "))
+    ax.set(xlabel="epoch", ylabel=ylabel or "test error %", title=title or "")
     if log:
         ax.set_yscale("log")
     if ylim:
         ax.set_ylim(*ylim)
-    if title:
-        ax.set_title(title)
     ax.grid(alpha=0.3)
     if ax.lines:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, ncol=2 if len(series) > 8 else 1)
     return ax
 
 
+# ---------------------------------------------------------------------------------------------- image grids
+def image_grid(rows, fig=None, title=None, scale=None, cell=0.8):
+    """Rows of 28×28 images: ``rows`` = [(row label, images)]; ``scale`` (vmin, vmax) for every image, or
+    None to stretch each image to its own range (weights)."""
+    n = max(len(imgs) for _, imgs in rows)
+    fig = _new_fig(fig, (cell * n + 1.2, 0.85 * len(rows) + (0.4 if title else 0)))
+    axes = fig.subplots(len(rows), n, squeeze=False)
+    for k, (name, imgs) in enumerate(rows):
+        for j in range(n):
+            ax = axes[k][j]
+            if j < len(imgs):
+                img = np.asarray(imgs[j], dtype=float).reshape(28, 28)
+                lo, hi = scale or (img.min(), img.max())
+                ax.imshow(img, cmap="gray", vmin=lo, vmax=hi if hi > lo else lo + 1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_frame_on(j < len(imgs))
+        axes[k][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def _first_per_label(records):
-    """One record per label (lowest seed) that has artifacts: {label: (record, arrays)}."""
+    """One record per label (lowest seed) that has artifacts: {label: arrays}."""
     out = {}
     for name, recs in by_label(records).items():
-        for r in sorted(recs, key=lambda r: r["config"]["seed"]):
-            art = load_artifacts(r)
+        for r in sorted(recs, key=lambda r: r.config.seed):
+            art = rs.load_artifacts(r)
             if art is not None:
-                out[name] = (r, art)
+                out[name] = art
                 break
     return out
+
+
+def _empty(fig, text):
+    fig = _new_fig(fig, (6, 1.5))
+    fig.text(0.5, 0.5, text, ha="center")
+    return fig
 
 
 def reconstructions(records, fig=None, title=None):
     """Figure 6: top row the 10 fixed test digits, then one row per method's reconstructions."""
     arts = _first_per_label(records)
-    rows = [("original", next(iter(arts.values()))[1]["originals"])] if arts else []
-    rows += [(name, a["reconstructions"]) for name, (_, a) in arts.items()]
-    fig = _new_fig(fig, (8, 0.9 * max(len(rows), 1) + 0.4))
-    if not rows:
-        fig.text(0.5, 0.5, "no Experiment 3 results yet", ha="center")
-        return fig
-    n = rows[0][1].shape[0]
-    axes = fig.subplots(len(rows), n, squeeze=False)
-    for i, (name, imgs) in enumerate(rows):
-        for j in range(n):
-            ax = axes[i][j]
-            ax.imshow(np.asarray(imgs[j], dtype=float).reshape(28, 28), cmap="gray", vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[i][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
-    if title:
-        fig.suptitle(title)
-    return fig
-
-
-def weights(records, fig=None, n_units=16, title=None):
-    """Figure 7: the first ``n_units`` first-layer weight vectors of each method as 28×28 images."""
-    arts = _first_per_label(records)
-    fig = _new_fig(fig, (2.2 * max(len(arts), 1), 2.6))
     if not arts:
-        fig.text(0.5, 0.5, "no Experiment 3 results yet", ha="center")
-        return fig
-    side = int(np.ceil(np.sqrt(n_units)))
-    axes = fig.subplots(1, len(arts), squeeze=False)[0]
-    for ax, (name, (_, a)) in zip(axes, arts.items()):
-        w = np.asarray(a["weights1"], dtype=float)[:n_units]
-        tiles = np.zeros((side * 29 - 1, side * 29 - 1))
-        tiles[:] = np.nan
-        for k, v in enumerate(w):
-            r, c = divmod(k, side)
-            v = (v - v.min()) / (np.ptp(v) or 1.0)
-            tiles[r * 29:r * 29 + 28, c * 29:c * 29 + 28] = v.reshape(28, 28)
-        ax.imshow(np.ma.masked_invalid(tiles), cmap="gray")
-        ax.set_title(name, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    if title:
-        fig.suptitle(title)
+        return _empty(fig, "no Experiment 3 results yet")
+    rows = [("original", next(iter(arts.values()))["originals"])]
+    return image_grid(rows + [(name, a["reconstructions"]) for name, a in arts.items()], fig, title, scale=(0, 1))
+
+
+def weights(records, fig=None, n_units=10, title=None):
+    """Figure 7: the first ``n_units`` first-layer weight vectors of each method, each stretched to its range."""
+    arts = _first_per_label(records)
+    if not arts:
+        return _empty(fig, "no Experiment 3 results yet")
+    return image_grid([(name, a["weights1"][:n_units]) for name, a in arts.items()], fig, title)
+
+
+def show_reconstructions(models, data, n=10, fig=None):
+    """Figure 6 for live models: ``n`` test digits, then each model's reconstruction of them."""
+    import torch
+
+    x = data.x_test[:n]
+    with torch.no_grad():
+        rows = [("input", x.cpu())] + [(m.name, m.net.predict(x.to(m.weight(1).dtype)).cpu()) for m in models]
+    return image_grid(rows, fig, scale=(0, 1))
+
+
+def show_first_layer(models, n=6, fig=None):
+    """Figure 7 for live models: the first ``n`` rows of W¹ of each model as 28×28 images."""
+    return image_grid([(m.name, m.weight(1)[:n].detach().cpu()) for m in models], fig)
+
+
+# ---------------------------------------------------------------------------------------------- alignment
+def plot_alignment(angles, fig=None):
+    """One panel per weight layer: angle to BP's gradient against epoch, one line per rule."""
+    n_layers = len(next(iter(angles.values()))[0])
+    fig = _new_fig(fig, (3.6 * n_layers, 3.2))
+    axes = fig.subplots(1, n_layers, sharey=True, squeeze=False)[0]
+    for i, ax in enumerate(axes):
+        for colour, (name, a) in zip(_colours(len(angles)), angles.items()):
+            ax.plot(range(len(a)), [row[i] for row in a], "o-", label=name, color=colour)
+        ax.axhline(90, color="0.5", lw=0.8, ls=":")
+        ax.set(title=f"δW{'¹²³⁴⁵⁶⁷⁸⁹'[i]} vs BP", xlabel="epoch")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("angle (degrees)")
+    axes[-1].legend(fontsize=8)
+    fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------------------------------------- the paper's figures
+def draw(figure, records, fig=None):
+    """One entry of FIGURES drawn from the records."""
+    from matplotlib.figure import Figure
+
+    recs = rs.select(records, experiment=set(figure.experiments), sizes=figure.sizes, activation=figure.activation)
+    if figure.kind == "reconstructions":
+        return reconstructions(recs, fig or Figure(figsize=(9, 6)), figure.title)
+    if figure.kind == "weights":
+        return weights(recs, fig or Figure(figsize=(9, 4)), title=figure.title)
+    fig = fig or Figure(figsize=(6.5 * len(figure.panels), 4.4))
+    for ax, rules in zip(fig.subplots(1, len(figure.panels), squeeze=False)[0], figure.panels):
+        mine = recs if rules is None else rs.select(recs, rule=set(rules))
+        name = net_label(figure.sizes, figure.activation)
+        curves(mine, ax=ax, title=name if rules is None else f"{'/'.join(r.upper() for r in rules)}: B1–B7 and "
+               f"uniform U(−½,½)")
+    fig.suptitle(figure.title)
+    return fig
+
+
+def save_figures(records, out_dir) -> list:
+    """Every figure of FIGURES as ``out_dir/<name>.png``; returns [(Figure, path)]."""
+    from pathlib import Path
+
+    out = []
+    for figure in FIGURES:
+        buf = io.BytesIO()
+        draw(figure, records).savefig(buf, format="png", dpi=110, bbox_inches="tight")
+        path = Path(out_dir) / f"{figure.name}.png"
+        rs.atomic_write_bytes(path, buf.getvalue())
+        out.append((figure, path))
+    return out

@@ -1,0 +1,68 @@
+"""What the paper reported: the cells of its Tables 2, 3 and 4 (``paper_tables.csv``, shipped with the package).
+
+Each cell is keyed like our runs, ``(experiment, net, method)`` (see :attr:`RunConfig.cell`), so a table of
+ours and the paper's meet on one key::
+
+    paper.number("exp2", "2x800 Tanh", "s1")       # 1.66, the paper's headline
+    paper.nearest(300, "tanh", "s1", aux=True)      # (1.77, '2x400 Tanh'): the paper's net nearest in width
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ..core.rules import label
+from .experiments import TABLES, WIDTHS, net_label
+
+PAPER_CSV = Path(__file__).with_name("paper_tables.csv")
+CITATION = "*A general feedback alignment strategy for training neural networks* (the paper)."
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One number of the paper: test error % of a method on a net in one table."""
+
+    table: str
+    experiment: str
+    net: str
+    activation: str
+    width: int
+    method: str
+    test_error: float
+
+    @property
+    def key(self) -> tuple:
+        return (self.experiment, self.net, self.method)
+
+
+@lru_cache(maxsize=None)
+def cells() -> tuple:
+    """Every cell of Tables 2, 3, 4 in the paper's order."""
+    with open(PAPER_CSV, newline="") as f:
+        return tuple(Cell(r["table"], TABLES[r["table"]], r["model"], r["activation"], int(r["width"]), r["method"],
+                          float(r["test_error_pct"])) for r in csv.DictReader(f))
+
+
+def number(experiment, net, method):
+    """The paper's test error (%) for a cell, or None where the paper reports none."""
+    return {c.key: c.test_error for c in cells()}.get((experiment, net, method))
+
+
+def experiment_of(aux=False, family="uniform") -> str:
+    """The experiment whose table holds a classifier configuration: exp4 (a family B1–B7), exp2 (aux), exp1."""
+    return "exp4" if family != "uniform" else "exp2" if aux else "exp1"
+
+
+def nearest(width, activation, rule, aux=False, family="uniform"):
+    """(number, net label) of the paper's net closest in width to a 2-hidden-layer classifier (the paper has
+    widths 200, 400, 800; Table 4 only 2x800 tanh); (None, None) where it has no number for the method."""
+    exp, method = experiment_of(aux, family), label(rule, family)
+    for w in sorted(WIDTHS, key=lambda w: (abs(w - width), -w)):
+        net = net_label((784, w, w, 10), activation)
+        v = number(exp, net, method)
+        if v is not None:
+            return v, net
+    return None, None

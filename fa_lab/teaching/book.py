@@ -1,0 +1,171 @@
+"""What the book's notebooks call: live quick runs, the paper's tables, committed results as tables and figures.
+
+    from fa_lab.teaching import book
+    book.paper_table("exp1")                 # the paper's Table 2
+    book.results_table("exp1")               # our committed full-protocol results beside it, with verdicts
+    models, hist = book.quick_check(["s1", "s2"], recorded={...})   # a live run checked against its record
+
+Live runs use :data:`~fa_lab.replication.experiments.LIVE` (a subset of MNIST and a few epochs: about
+10 % test error in seconds, not the paper's protocol); long runs are committed results.
+"""
+
+from __future__ import annotations
+
+import html
+from functools import lru_cache
+from pathlib import Path
+
+from ..core.errors import FaLabError
+from ..core.model import build
+from ..core.train import BATCH_SIZE, LR, fit
+from ..replication import paper
+from ..replication import results as rs
+from ..replication.experiments import EXPERIMENTS, FIGURES, LIVE, net_label
+from ..replication.report import ours, verdict
+from . import plots
+from .exercises import expect
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout holding results/ and REPLICATION.md
+STYLE = ("<style>.fa-table{border-collapse:collapse;font-size:0.9em;margin:0.5em 0}.fa-table th,.fa-table td"
+         "{border:1px solid #ccc;padding:0.25em 0.6em;text-align:right}.fa-table th{background:#f3f3f3}"
+         ".fa-table td:first-child,.fa-table th:first-child{text-align:left}.fa-yes{color:#1a7f37}"
+         ".fa-partial{color:#9a6700}.fa-no{color:#cf222e}</style>")
+
+
+# ---------------------------------------------------------------------------------------------- live runs
+@lru_cache(maxsize=4)
+def quick_data(n_train=LIVE["n_train"], n_test=LIVE["n_test"]):
+    """The first ``n_train`` / ``n_test`` MNIST examples (cached)."""
+    from ..core.data import load_mnist
+
+    return load_mnist().subset(n_train, n_test)
+
+
+def _as_list(x):
+    return [x] if isinstance(x, str) or not hasattr(x, "__iter__") else list(x)
+
+
+def run(rules=("dfa",), width=LIVE["width"], activation="tanh", aux=False, family="uniform", epochs=LIVE["epochs"],
+        n_train=LIVE["n_train"], n_test=LIVE["n_test"], seed=0, autoencoder=False, callbacks=None,
+        batch_size=BATCH_SIZE, lr=LR):
+    """Train one model per rule (and per feedback family, when ``family`` is a list) in lockstep on a
+    subset; returns (models, histories). ``rules`` holds preset names or :class:`~fa_lab.Rule` objects."""
+    rules, families = _as_list(rules), _as_list(family)
+    if not rules:
+        raise FaLabError("choose at least one rule")
+    sizes = [784, width, width, 784 if autoencoder else 10]
+    models = [build(sizes, activation, r, aux=aux, family=f, seed=seed, head="sigmoid" if autoencoder else "softmax")
+              for f in families for r in rules]
+    hist = fit(models, quick_data(n_train, n_test), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+               progress=False, callbacks=callbacks)
+    return models, hist
+
+
+def quick_check(rules, recorded, tolerance=0.5, **kwargs):
+    """:func:`run`, then print each model's final test error checked against the number ``recorded`` when
+    the page was written (``expect`` raises when it moved by more than ``tolerance``)."""
+    models, hist = run(rules, **kwargs)
+    unit = models[0].net.head.unit
+    for h in hist:
+        print(f"{h.name:10s} after {h.epochs} epoch(s): {expect(h.test_error[-1], recorded[h.name], tolerance, h.name)}"
+              f"  ({unit})")
+    return models, hist
+
+
+def alignment_run(rules=("fa", "dfa", "s1", "s2", "s3"), width=LIVE["width"], activation="tanh", epochs=3,
+                  n_train=LIVE["n_train"] // 4, n_test=LIVE["n_test"], seed=0, batch=200, aux=False, family="uniform"):
+    """Train the rules in lockstep (same initial weights and batch order) and record, before training and
+    after every epoch, the angle (degrees) between each one's δWⁱ and BP's gradient on a fixed batch of
+    ``batch`` training examples. Returns {model name: [[angle per layer] per epoch]}."""
+    data = quick_data(n_train, n_test)
+    x, y = data.x_train[:batch], data.y_train[:batch]
+    models = [build([784, width, width, 10], activation, r, aux=aux, family=family, seed=seed) for r in rules]
+    angles = {m.name: [m.angles(x, y)] for m in models}
+
+    def measure(epoch, histories):
+        for m in models:
+            angles[m.name].append(m.angles(x, y))
+
+    fit(models, data, epochs=epochs, seed=seed, progress=False, callbacks=measure)
+    return angles
+
+
+# ---------------------------------------------------------------------------------------------- tables
+def _html_table(header, rows, note=""):
+    from IPython.display import HTML
+
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return HTML(f'{STYLE}<div style="overflow-x:auto"><table class="fa-table"><tr>{head}</tr>{body}</table>'
+                f"{note}</div>")
+
+
+def paper_table(experiment):
+    """The paper's table of an experiment (Table 2, 3 or 4) as it printed it: nets × methods, test error %."""
+    cells = [c for c in paper.cells() if c.experiment == experiment]
+    if not cells:
+        raise FaLabError(f"the paper has no table for {experiment!r}; tables: "
+                         f"{', '.join(sorted({c.experiment for c in paper.cells()}))}")
+    nets, methods = list(dict.fromkeys(c.net for c in cells)), list(dict.fromkeys(c.method for c in cells))
+    value = {(c.net, c.method): f"{c.test_error:.2f}" for c in cells}
+    return _html_table(["model"] + methods, [[n] + [value.get((n, m), "—") for m in methods] for n in nets],
+                       f"<small>Table {cells[0].table} of the paper: test error % after 100 epochs.</small>")
+
+
+def load_records(experiment, protocol="full", results_dir=None):
+    """Committed result records of one experiment with the protocol's current settings ([] when none)."""
+    root = Path(results_dir) if results_dir else ROOT / "results"
+    return rs.current(rs.load_results(root, protocol, experiment, warn=lambda line: None), protocol)[0]
+
+
+def _verdict_cell(s, p):
+    v = verdict(s, p)
+    return f'<span class="fa-{v}">{v}</span>' if v else ""
+
+
+def results_table(experiment, protocol="full", results_dir=None):
+    """Our committed results beside the paper's numbers (mean ± sd over seeds, Δ, verdict, final training
+    error), or a 'not yet run' note."""
+    from IPython.display import HTML
+
+    stats = rs.summarize(load_records(experiment, protocol, results_dir))
+    if not stats:
+        return HTML(f'<div style="padding:0.6em;border-left:4px solid #d0a000;background:#fffbe6"><b>Not yet run:</b> '
+                    f"no {protocol}-protocol results for {html.escape(experiment)} are committed yet "
+                    f"(<code>python -m fa_lab replicate {html.escape(experiment)}</code>).</div>")
+    unit = "‖x − x̂‖² per image" if experiment == "exp3" else "test error %"
+    rows = []
+    for (_, net, method), s in sorted(stats.items()):
+        p = paper.number(experiment, net, method)
+        rows.append([net, method, ours(s, 3 if experiment == "exp3" else 2), "—" if p is None else f"{p:.2f}",
+                     "" if p is None or s.mean is None else f"{s.mean - p:+.2f}", _verdict_cell(s, p),
+                     "—" if s.train is None else f"{s.train:.3f}", len(s.records[0].test_error)])
+    return _html_table(["model", "method", f"ours ({unit})", "paper", "Δ", "reproduces?", "final train error",
+                        "epochs"], rows)
+
+
+def results_figure(experiment, protocol="full", results_dir=None, net=None):
+    """The paper's figure(s) of an experiment drawn from the committed runs (None when none are committed):
+    curves of the 2x800 tanh net with the BP/FA/DFA baselines (Figures 4, 5, 8; ``net`` picks another
+    classifier, e.g. '2x200 Relu'), or reconstructions and first-layer weights (Figures 6, 7)."""
+    import matplotlib.pyplot as plt
+
+    figures = [f for f in FIGURES if experiment in f.experiments and f.experiments[0] == experiment]
+    records = [r for e in {e for f in figures for e in f.experiments} for r in load_records(e, protocol, results_dir)]
+    if not rs.select(records, experiment=experiment):
+        return None
+    shown = None
+    for f in figures:
+        if net is not None and f.kind == "curves":
+            match = [r for r in records if r.config.net_name == net]
+            if not match:
+                raise FaLabError(f"no committed runs of {net!r}; nets: "
+                                 f"{', '.join(sorted({r.config.net_name for r in records}))}")
+            f = type(f)(f.number, f.name, f"{f.title.split(',')[0]}, {net}", f.kind, f.experiments,
+                        tuple(match[0].config.sizes), match[0].config.activation, f.panels)
+        shown = plots.draw(f, records, plt.figure())
+    return shown
+
+
+__all__ = ["quick_data", "run", "quick_check", "alignment_run", "paper_table", "results_table", "results_figure",
+           "load_records", "net_label", "EXPERIMENTS", "LIVE"]
