@@ -1,4 +1,4 @@
-"""benchmarks/bench.py stays runnable and its FLOP model stays the engine's. No time is asserted."""
+"""benchmarks/bench.py stays runnable and its FLOP model (benchmarks/flops.py) stays the engine's. No time is asserted."""
 
 import math
 import sys
@@ -9,8 +9,8 @@ import torch
 
 import fa_lab
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import bench  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import bench, flops  # noqa: E402
 
 SIZES = [784, 800, 800, 10]
 
@@ -20,8 +20,8 @@ def test_step_gemms_are_the_flop_model(rule):
     """The GEMMs the ceiling times are the FLOP model's (step_gemms asserts the count), and run."""
     name, aux = rule.split("+")[0], rule.endswith("+aux")
     model = fa_lab.build(SIZES, "tanh", name, aux=aux)
-    calls, flops = bench.step_gemms(model.rule, SIZES, torch.device("cpu"), batch=4)
-    assert flops == 4 * bench.flops_per_example(model.rule, SIZES)
+    calls, n_flops = flops.step_gemms(model.rule, SIZES, torch.device("cpu"), batch=4)
+    assert n_flops == 4 * flops.flops_per_example(model.rule, SIZES)
     expected = {"dfa": 8, "bp": 8, "fa": 8, "s1": 9, "s2": 9, "s3": 10}[name] + (2 if aux else 0)
     assert len(calls) == expected
     for call in calls:
@@ -32,9 +32,9 @@ def test_flop_model_counts_by_hand():
     """dfa on 784-800-800-10: forward and updates 2·(784·800 + 800·800 + 800·10) each, two Bⁱe of 2·800·10."""
     dfa = fa_lab.build(SIZES, "tanh", "dfa").rule
     layers = 784 * 800 + 800 * 800 + 800 * 10
-    assert bench.flops_per_example(dfa, SIZES) == 4 * layers + 2 * 2 * 800 * 10
+    assert flops.flops_per_example(dfa, SIZES) == 4 * layers + 2 * 2 * 800 * 10
     bp = fa_lab.build(SIZES, "tanh", "bp").rule  # Wᵀ transports: 2·800·10 into layer 2, 2·800·800 into layer 1
-    assert bench.flops_per_example(bp, SIZES) == 4 * layers + 2 * 800 * 10 + 2 * 800 * 800
+    assert flops.flops_per_example(bp, SIZES) == 4 * layers + 2 * 800 * 10 + 2 * 800 * 800
 
 
 def test_bench_runs_and_prints_the_result_line(mnist, capsys):
