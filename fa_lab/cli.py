@@ -1,11 +1,36 @@
-"""Command line: ``python -m fa_lab train|...``. Bad arguments give one line, never a traceback."""
+"""Command line: ``python -m fa_lab train|data|replicate|report``: every argument parser of the package.
+
+Bad arguments give one line that names what was wrong and the valid choices, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from .core.errors import FaLabError
+from .core.errors import FaLabError, positive
+
+
+def _positive(name, kind=int):
+    """An argparse type: a positive int (or finite float) with a one-line error naming the option."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise FaLabError(f"{name} must be a positive {'number' if kind is float else 'integer'}, got {text!r}") from None
+        return positive(name, value, kind)
+    return parse
+
+
+def parse_seeds(text) -> list[int]:
+    """'0,1,2' -> [0, 1, 2]: distinct non-negative integers."""
+    try:
+        seeds = [int(s) for s in str(text).split(",") if s.strip() != ""]
+    except ValueError:
+        raise FaLabError(f"--seeds must be comma-separated non-negative integers like 0,1,2; got {text!r}") from None
+    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise FaLabError(f"--seeds must be distinct non-negative integers like 0,1,2; got {text!r}")
+    return seeds
 
 
 def _ints(text):
@@ -44,8 +69,9 @@ def run_train(args):
     from .core.data import load_mnist
     from .core.model import build
 
-    if args.subset is not None and args.subset <= 0:
-        raise FaLabError(f"--subset must be a positive integer, got {args.subset}")
+    for name, value, kind in (("--epochs", args.epochs, int), ("--batch-size", args.batch_size, int),
+                              ("--lr", args.lr, float)) + ((("--subset", args.subset, int),) if args.subset else ()):
+        positive(name, value, kind)  # before MNIST is loaded
     model = build(args.sizes, args.activation, args.rule, aux=args.aux, family=args.family, seed=args.seed,
                   head="sigmoid" if args.autoencoder else "softmax", device=args.device)
     data = load_mnist(args.data, device=model.net.W[0].device).subset(args.subset)
@@ -79,22 +105,83 @@ def run_data(args):
     return 0
 
 
-# Each entry adds one sub-command; later modules (experiments, report) register here.
-COMMANDS = [add_train, add_data]
+def add_replicate(sub):
+    from .core.nets import ACTIVATIONS
+    from .replication import experiments as ex
+    from .replication.results import DEFAULT_DIR
+
+    p = sub.add_parser("replicate", help="run the paper's experiments (resumable)",
+                       description="Run the experiments of the paper; finished runs are skipped, each result is "
+                                   "written atomically to <results>/<full|quick>/<experiment>/<run_id>.json.")
+    p.add_argument("experiments", nargs="+", metavar="EXPERIMENT",
+                   help=f"one or more of {', '.join(ex.EXPERIMENTS)}, all")
+    p.add_argument("--quick", action="store_true",
+                   help=f"small protocol: first {ex.QUICK['n_train']} train / {ex.QUICK['n_test']} test examples, "
+                        f"{ex.QUICK['epochs']} epochs, same nets (results/quick)")
+    p.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
+    p.add_argument("--jobs", default="1", help="lockstep groups trained in parallel processes (default: 1)")
+    p.add_argument("--results", default=DEFAULT_DIR, help=f"results folder (default: {DEFAULT_DIR})")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--ae-activation", default=ex.AE_ACTIVATION, metavar="{" + ",".join(ACTIVATIONS) + "}",
+                   help=f"hidden activation of the Experiment 3 auto-encoders (paper silent; default {ex.AE_ACTIVATION})")
+    p.add_argument("--max-groups", default=None, help="stop after this many lockstep groups")
+    p.add_argument("--max-group-size", default=None,
+                   help="at most this many models per lockstep pass (default: all that can share one)")
+    p.add_argument("--dry-run", action="store_true", help="list the runs still to do, train nothing")
+    p.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
+    p.set_defaults(func=run_replicate)
 
 
-def _extra_commands():
-    try:
-        from .replication.runner import add_commands
-    except ImportError:
-        return []
-    return add_commands
+def run_replicate(args):
+    from .replication.experiments import expand
+    from .replication.runner import replicate
+
+    optional = {k: None if v is None else _positive(f"--{k.replace('_', '-')}")(v)
+                for k, v in (("max_groups", args.max_groups), ("max_group_size", args.max_group_size))}
+    replicate(expand(args.experiments), args.quick, parse_seeds(args.seeds), _positive("--jobs")(args.jobs),
+              args.results, args.device, not args.no_progress, args.ae_activation, optional["max_groups"],
+              args.dry_run, optional["max_group_size"])
+    return 0
+
+
+def add_report(sub):
+    from .replication.results import DEFAULT_DIR
+
+    p = sub.add_parser("report", help="paper-vs-ours tables, replication.csv, figures and REPLICATION.md",
+                       description="Summarise the results store: Tables 2-4 (paper vs ours), figures 4-8.")
+    p.add_argument("--results", default=DEFAULT_DIR, help=f"results folder (default: {DEFAULT_DIR})")
+    p.add_argument("--quick", action="store_true", help="report the quick protocol (results/quick)")
+    p.add_argument("--markdown", default=None,
+                   help="where to write REPLICATION.md (default: next to the results folder for the full protocol, "
+                        "inside <results>/quick for --quick)")
+    p.add_argument("--no-figures", action="store_true", help="tables only")
+    p.set_defaults(func=run_report)
+
+
+def run_report(args):
+    from pathlib import Path
+
+    from .replication import results as rs
+    from .replication.report import report
+
+    protocol = "quick" if args.quick else "full"
+    if not args.no_figures:
+        from .teaching.plots import save_figures
+
+        records = rs.current(rs.load_results(args.results, protocol, warn=lambda line: None), protocol)[0]
+        if records:
+            save_figures(records, Path(args.results) / ("" if protocol == "full" else "quick") / "figures")
+    report(args.results, protocol, args.markdown)
+    return 0
+
+
+COMMANDS = [add_train, add_data, add_replicate, add_report]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m fa_lab", description="fa_lab: feedback alignment rules on MNIST")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in COMMANDS + _extra_commands():
+    for add in COMMANDS:
         add(sub)
     args = parser.parse_args(argv)
     try:
@@ -105,3 +192,6 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("fa_lab: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `replicate --dry-run | head`
+        sys.stderr.close()
+        return 0

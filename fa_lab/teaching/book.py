@@ -15,7 +15,7 @@ import html
 from functools import lru_cache
 from pathlib import Path
 
-from ..core.errors import FaLabError
+from ..core.errors import FaLabError, positive
 from ..core.model import build
 from ..core.train import BATCH_SIZE, LR, fit
 from ..replication import paper
@@ -45,20 +45,54 @@ def _as_list(x):
     return [x] if isinstance(x, str) or not hasattr(x, "__iter__") else list(x)
 
 
+def _models(rules, width, activation, aux, family, seed, autoencoder):
+    rules, families = _as_list(rules), _as_list(family)
+    if not rules:
+        raise FaLabError("choose at least one rule")
+    sizes = [784, width, width, 784 if autoencoder else 10]
+    return [build(sizes, activation, r, aux=aux, family=f, seed=seed, head="sigmoid" if autoencoder else "softmax")
+            for f in families for r in rules]
+
+
 def run(rules=("dfa",), width=LIVE["width"], activation="tanh", aux=False, family="uniform", epochs=LIVE["epochs"],
         n_train=LIVE["n_train"], n_test=LIVE["n_test"], seed=0, autoencoder=False, callbacks=None,
         batch_size=BATCH_SIZE, lr=LR):
     """Train one model per rule (and per feedback family, when ``family`` is a list) in lockstep on a
     subset; returns (models, histories). ``rules`` holds preset names or :class:`~fa_lab.Rule` objects."""
-    rules, families = _as_list(rules), _as_list(family)
-    if not rules:
-        raise FaLabError("choose at least one rule")
-    sizes = [784, width, width, 784 if autoencoder else 10]
-    models = [build(sizes, activation, r, aux=aux, family=f, seed=seed, head="sigmoid" if autoencoder else "softmax")
-              for f in families for r in rules]
+    models = _models(rules, width, activation, aux, family, seed, autoencoder)
     hist = fit(models, quick_data(n_train, n_test), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                progress=False, callbacks=callbacks)
     return models, hist
+
+
+def validate(cfg):
+    """Raise the FaLabError a :func:`run` of ``cfg`` (its keyword arguments) would raise, without training."""
+    _models(*(cfg[k] for k in ("rules", "width", "activation", "aux", "family", "seed", "autoencoder")))
+    for k in ("epochs", "batch_size", "n_train", "n_test"):
+        positive(k, cfg[k])
+    positive("lr", cfg["lr"], float)
+
+
+def estimate_seconds(cfg, flops_per_second=2e10, seconds_per_step=3e-4):
+    """A rough time for :func:`run` on one CPU core: ~6 FLOPs per weight per example and model, plus a
+    fixed cost per SGD step (measured here; docs/benchmarks.md)."""
+    n_out = 784 if cfg["autoencoder"] else 10
+    w = 784 * cfg["width"] + cfg["width"] ** 2 + cfg["width"] * n_out
+    models = len(_as_list(cfg["rules"])) * len(_as_list(cfg["family"]))
+    steps = cfg["n_train"] / cfg["batch_size"]
+    return cfg["epochs"] * (steps * seconds_per_step + 6 * w * models * (cfg["n_train"] + cfg["n_test"]) / flops_per_second)
+
+
+def summary_html(histories, papers, unit="test error %"):
+    """Each model's final number beside the paper's (full protocol, nearest net) as a small HTML table."""
+    def fmt(v):
+        return "—" if v is None else f"{v:.2f}"
+
+    rows = "".join(f"<tr><td>{html.escape(h.name)}</td><td>{fmt(h.test_error[-1] if h.test_error else None)}</td>"
+                   f"<td>{fmt(papers.get(h.name))}</td></tr>" for h in histories)
+    return (f'{STYLE}<table class="fa-table"><tr><th>model</th><th>this run ({unit})</th><th>paper (full protocol)'
+            f"</th></tr>{rows}</table><small>A live run on a subset for a few epochs; the paper trains on all "
+            f"60 000 examples for 100 epochs, so expect higher errors here.</small>")
 
 
 def quick_check(rules, recorded, tolerance=0.5, **kwargs):

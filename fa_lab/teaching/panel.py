@@ -1,0 +1,180 @@
+"""The live panel: rerun any configuration of an experiment on a button press (the only module that
+touches ipywidgets).
+
+    from fa_lab.teaching.panel import Panel
+    Panel("exp4")        # width, activation, rules, aux, family, epochs, data, batch size, lr, seed; Run / Stop
+
+Nothing trains before **Run** is pressed. Training runs in a background thread, so **Stop** works and the
+curve is redrawn after every epoch with the time left; at the end each model's number is placed beside the
+paper's for the configuration that was run. On a static page (the online book) the panel is only a picture:
+Run needs a live Jupyter kernel.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import threading
+import time
+
+import ipywidgets as W
+
+from ..core.errors import FaLabError
+from ..core.feedback import FAMILIES
+from ..core.nets import ACTIVATIONS
+from ..core.rules import PRESETS
+from ..core.train import BATCH_SIZE, LR
+from ..replication import paper
+from ..replication.experiments import EXPERIMENTS, LIVE, WIDTHS
+from . import book, plots
+
+STATIC_NOTE = ("<small><i>Run trains only in a live Jupyter kernel: on this static page the panel shows a stored "
+               "run. Open the notebook in JupyterLab (<code>make lab</code>) or Colab to train.</i></small>")
+STYLE = {"description_width": "120px"}
+LAYOUT = W.Layout(width="320px")
+
+
+def _dropdown(options, value, description):
+    return W.Dropdown(options=options, value=value, description=description, style=STYLE, layout=LAYOUT)
+
+
+def _slider(value, lo, hi, step, description):
+    return W.IntSlider(value=value, min=lo, max=hi, step=step, description=description, style=STYLE, layout=LAYOUT,
+                       continuous_update=False)
+
+
+class Panel:
+    """Controls for one experiment's configurations, a Run and a Stop button, a live curve and the result
+    beside the paper's number. ``extra_rules`` adds your own :class:`~fa_lab.Rule` objects by name."""
+
+    def __init__(self, experiment="exp1", extra_rules=None):
+        if experiment not in EXPERIMENTS:
+            raise FaLabError(f"unknown experiment {experiment!r}; valid choices: {', '.join(EXPERIMENTS)}")
+        e = EXPERIMENTS[experiment]
+        self.experiment, self.autoencoder = experiment, experiment == "exp3"
+        self.extra = dict(extra_rules or {})
+        widths = (128, 800) if self.autoencoder else tuple(sorted({LIVE["width"], *WIDTHS}))
+        self.width = _dropdown(list(widths), widths[0] if self.autoencoder else LIVE["width"], "hidden width")
+        self.activation = _dropdown(list(ACTIVATIONS), "sigmoid" if self.autoencoder else "tanh", "activation")
+        self.rules = W.SelectMultiple(options=list(PRESETS) + list(self.extra), value=tuple(e.rules[:3]), rows=6,
+                                      description="rules", style=STYLE, layout=LAYOUT)
+        self.aux = W.Checkbox(value=e.aux, description="auxiliary errors eⁱ (LAFS)", indent=False)
+        self.family = _dropdown(list(FAMILIES), e.family, "feedback B")
+        self.epochs = _slider(LIVE["epochs"], 1, 100, 1, "epochs")
+        self.n_train = _slider(LIVE["n_train"], 1000, 60000, 1000, "train examples")
+        self.n_test = _slider(LIVE["n_test"], 1000, 10000, 1000, "test examples")
+        self.batch_size = _dropdown([1, 8, 16, 32, 64, 128], BATCH_SIZE, "batch size")
+        self.lr = W.BoundedFloatText(value=LR, min=1e-6, max=1.0, step=1e-4, description="learning rate", style=STYLE,
+                                     layout=LAYOUT)
+        self.seed = W.BoundedIntText(value=0, min=0, max=10**6, description="seed", style=STYLE, layout=LAYOUT)
+        self.button = W.Button(description="Run", button_style="primary", icon="play",
+                               tooltip="train the chosen configuration (nothing trains before this is pressed)")
+        self.stop_button = W.Button(description="Stop", icon="stop", disabled=True, tooltip="stop after this epoch")
+        self.progress = W.IntProgress(value=0, min=0, max=1, description="epochs", style=STYLE, layout=LAYOUT)
+        self.status = W.HTML(value="<i>Choose a configuration and press Run.</i>")
+        self.image = W.Image(format="png", layout=W.Layout(width="560px"))
+        self.result = W.HTML()
+        self._stop = threading.Event()
+        self.thread = None
+        self.button.on_click(lambda _: self.start())
+        self.stop_button.on_click(lambda _: self._stop.set())
+        for w in (self.width, self.rules, self.aux, self.family, self.epochs, self.n_train, self.batch_size):
+            w.observe(lambda _: self._check(), names="value")
+        left = W.VBox([self.width, self.activation, self.rules, self.aux, self.family])
+        right = W.VBox([self.epochs, self.n_train, self.n_test, self.batch_size, self.lr, self.seed,
+                        W.HBox([self.button, self.stop_button]), self.progress])
+        self.widget = W.VBox([W.HTML(f"<b>{html.escape(e.title)}</b> — live run"), W.HBox([left, right]),
+                              self.status, W.HBox([self.image, self.result]), W.HTML(STATIC_NOTE)])
+        self._check()
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+    # -- configuration
+    def config(self) -> dict:
+        return dict(rules=[self.extra.get(r, r) for r in self.rules.value], width=self.width.value,
+                    activation=self.activation.value, aux=self.aux.value, family=self.family.value,
+                    epochs=self.epochs.value, n_train=self.n_train.value, n_test=self.n_test.value,
+                    seed=self.seed.value, autoencoder=self.autoencoder, batch_size=self.batch_size.value,
+                    lr=self.lr.value)
+
+    def _check(self):
+        """Explain an invalid mix of choices before Run (e.g. auxiliary errors with BP), and the time a run
+        will take."""
+        cfg = self.config()
+        try:
+            book.validate(cfg)
+        except FaLabError as exc:
+            self.status.value = f'<span style="color:#cf222e">{html.escape(str(exc))}</span>'
+            self.button.disabled = True
+            return
+        self.button.disabled = self.thread is not None and self.thread.is_alive()
+        self.status.value = f"<i>Ready: about {book.estimate_seconds(cfg):.0f} s (a rough estimate for this machine).</i>"
+
+    def papers(self, cfg, names) -> dict:
+        """{model name: the paper's number for the net nearest in width} for the configuration that ran."""
+        if cfg["autoencoder"]:
+            return {}
+        out = {}
+        for name, rule in zip(names, [r for _ in book._as_list(cfg["family"]) for r in cfg["rules"]]):
+            if isinstance(rule, str):
+                out[name] = paper.nearest(cfg["width"], cfg["activation"], rule, cfg["aux"], cfg["family"])[0]
+        return out
+
+    # -- drawing
+    def show(self, histories, cfg=None):
+        """Draw ``histories`` (the live curve, dashed: the paper) and the result table beside it."""
+        from matplotlib.figure import Figure
+
+        cfg = cfg or self.config()
+        papers = self.papers(cfg, [h.name for h in histories])
+        fig = Figure(figsize=(6.2, 3.6))
+        unit = "‖x − x̂‖² per image" if cfg["autoencoder"] else "test error %"
+        plots.curves(histories, ax=fig.subplots(), paper=papers, ylabel=unit,
+                     title=f"{cfg['width']}-wide {cfg['activation']}" + (" (dashed: paper)" if papers else ""))
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=90)
+        self.image.value = buf.getvalue()
+        self.result.value = book.summary_html(histories, papers, unit)
+        done = max((h.epochs for h in histories), default=0)
+        self.progress.max, self.progress.value = max(self.progress.max, done), done
+
+    # -- running
+    def run(self, cfg=None):
+        """Train the current configuration in this thread (what Run does, in a background thread)."""
+        cfg = cfg or self.config()
+        self._stop.clear()
+        self.progress.max, self.progress.value = cfg["epochs"], 0
+        t0 = time.perf_counter()
+
+        def redraw(epoch, histories):
+            left = (time.perf_counter() - t0) / epoch * (cfg["epochs"] - epoch)
+            self.status.value = f"<i>epoch {epoch}/{cfg['epochs']}: about {left:.0f} s left</i>"
+            self.show(histories, cfg)
+            return self._stop.is_set()
+
+        try:
+            _, hist = book.run(callbacks=redraw, **cfg)
+        except FaLabError as exc:
+            self.status.value = f'<span style="color:#cf222e">{html.escape(str(exc))}</span>'
+            return None
+        stopped = " (stopped)" if self._stop.is_set() else ""
+        self.status.value = f"<i>done{stopped} in {time.perf_counter() - t0:.1f} s.</i>" + "".join(
+            f'<br><span style="color:#cf222e">{html.escape(h.diverged)}</span>' for h in hist if h.diverged)
+        self.show(hist, cfg)
+        return hist
+
+    def start(self):
+        """Run in a background thread so that Stop stays responsive."""
+        def work():
+            try:
+                self.run()
+            finally:
+                self.button.disabled, self.stop_button.disabled = False, True
+
+        self.button.disabled, self.stop_button.disabled = True, False
+        self.thread = threading.Thread(target=work, daemon=True)
+        self.thread.start()
