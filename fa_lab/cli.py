@@ -70,7 +70,7 @@ def run_train(args):
     from .core.model import build
 
     for name, value, kind in (("--epochs", args.epochs, int), ("--batch-size", args.batch_size, int),
-                              ("--lr", args.lr, float)) + ((("--subset", args.subset, int),) if args.subset else ()):
+                              ("--lr", args.lr, float)) + ((("--subset", args.subset, int),) if args.subset is not None else ()):
         positive(name, value, kind)  # before MNIST is loaded
     model = build(args.sizes, args.activation, args.rule, aux=args.aux, family=args.family, seed=args.seed,
                   head="sigmoid" if args.autoencoder else "softmax", device=args.device)
@@ -101,7 +101,7 @@ def add_data(sub):
 def run_data(args):
     from .core.data import ensure_mnist
 
-    print(f"MNIST ok in {ensure_mnist(args.data, download=not args.no_download)}")
+    print(f"MNIST ok in {ensure_mnist(args.data, download=not args.no_download, log=print)}")
     return 0
 
 

@@ -76,10 +76,11 @@ def test_quick_replicate_then_report_end_to_end(tiny, tmp_path, capsys, monkeypa
     assert len(files) == 3 + 3 + 10 + 4
     for f in files:
         rec = rs.read_record(f)
-        cfg = ex.RunConfig.from_dict(rec["config"])
-        assert cfg.run_id == rec["run_id"] == f.stem and cfg.protocol == "quick" and f.parent.name == cfg.experiment
-        assert len(rec["test_error"]) == 1 and rec["final_train_error"] is not None
-        assert rec["versions"]["torch"] and rec["host"]["hostname"] and rec["wall_time_s"] > 0
+        cfg = rec.config
+        assert cfg.run_id == rec.run_id == f.stem and cfg.protocol == "quick" and f.parent.name == cfg.experiment
+        assert len(rec.test_error) == 1 and rec.final_train_error is not None
+        assert rec.versions["torch"] and rec.host["hostname"] and rec.wall_time_s > 0
+        assert rec.threads >= 1 and rec.device == "cpu"
     npz = sorted(res.rglob("*.npz"))
     assert len(npz) == 10
     with np.load(npz[0]) as z:
@@ -182,7 +183,10 @@ def test_report_on_synthetic_results(tmp_path):
     (res / "full" / "exp1" / "garbage.json").write_text("{not json")
     (res / "full" / "exp1" / "nokeys.json").write_text('{"run_id": "nokeys"}')
     warnings = []
-    out = report(res, "full", figures=True, warn=warnings.append)
+    from fa_lab.teaching.plots import save_figures
+
+    figures = save_figures(rs.current(rs.load_results(res, warn=lambda s: None), "full")[0], res / "figures")
+    out = report(res, "full", warn=warnings.append)
     assert len(warnings) == 3 and sum(w.startswith("fa_lab: warning: skipping malformed result file ") for w in warnings) == 2
     assert "ignoring 1 result files run with other protocol settings" in warnings[-1]
     assert any("garbage.json" in w for w in warnings) and any("nokeys.json" in w for w in warnings)
@@ -195,13 +199,14 @@ def test_report_on_synthetic_results(tmp_path):
     assert rows["4", "2x800 Tanh", "dfa-B4"]["ours_mean"] == "2.5400"
     assert rows["3", "2x200 Tanh", "s1"]["ours_mean"] == ""
     t2 = (res / "tables" / "table2.md").read_text()
-    assert "| 2x200 Tanh | 2.32 | 2.20 ± 0.20 (n=3) | -0.12 | 2.36 | diverged |" in t2
+    assert "| 2x200 Tanh | 2.32 | 2.20 ± 0.20 (n=3) | -0.12 | yes | 2.36 | diverged | — |  |" in t2
     assert "1.50 (n=1) |" in t2  # BP baseline beside the strategies
-    assert "| B4 | 6.33 | — | — | 2.04 | 2.54 (n=1) | +0.50 |" in (res / "tables" / "table4.md").read_text()
+    assert "| B4 | 6.33 | — | — |  | 2.04 | 2.54 (n=1) | +0.50 | partial |" in (res / "tables" / "table4.md").read_text()
+    assert rows["4", "2x800 Tanh", "dfa-B4"]["verdict"] == "partial" and s1["verdict"] == "yes"
     md = (tmp_path / "REPLICATION.md").read_text()  # full protocol: REPLICATION.md beside the results folder
     assert "garbage.json" in md and "Diverged runs" in md and "2/68" in md
     assert len(rs.load_results(res, warn=lambda s: None)) == 7
-    assert out["fig4_exp1_2x800_tanh"].stat().st_size > 0 and "![fig8_exp4_families](results/figures/" in md
+    assert figures[0][1].stat().st_size > 0 and "](results/figures/fig8_exp4_families.png)" in md
 
 
 def test_plot_api_for_the_book(tmp_path):
@@ -223,7 +228,7 @@ def test_plot_api_for_the_book(tmp_path):
 # ---------------------------------------------------------------------------------------------- bad inputs
 @pytest.mark.parametrize("argv, message", [
     (["replicate", "exp9"], "unknown experiment 'exp9'; valid choices: exp1, exp2, exp3, exp4, baselines, all"),
-    (["replicate", "exp4", "--jobs", "0"], "--jobs must be a positive integer, got '0'"),
+    (["replicate", "exp4", "--jobs", "0"], "--jobs must be a positive integer, got 0"),
     (["replicate", "exp4", "--jobs", "two"], "--jobs must be a positive integer, got 'two'"),
     (["replicate", "exp4", "--seeds", "0,x"], "--seeds must be comma-separated non-negative integers"),
     (["replicate", "exp4", "--seeds", "1,1"], "--seeds must be distinct non-negative integers"),
@@ -246,7 +251,7 @@ def test_bad_api_inputs():
         ex.configs("exp3", ae_activation="gelu")
     with pytest.raises(FaLabError, match="unknown protocol settings"):
         ex.configs("exp1", momentum=0.9)
-    with pytest.raises(FaLabError, match="--jobs must be a positive integer"):
+    with pytest.raises(FaLabError, match="jobs must be a positive integer"):
         replicate("exp1", jobs=0)
     with pytest.raises(FaLabError, match="valid choices: full, quick"):
         report("results", "fast")

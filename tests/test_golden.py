@@ -98,7 +98,7 @@ def test_committed_results_keep_loading_under_their_ids():
     records = load_results(root, protocol=None, warn=warnings.append)
     assert not warnings
     for rec in records:
-        assert RunConfig.from_dict(rec["config"]).run_id == rec["run_id"], rec["path"]
+        assert RunConfig.from_dict(rec.config.as_dict()).run_id == rec.run_id == rec.path.stem, rec.path
 
 
 def test_every_case_is_pinned():
