@@ -85,6 +85,8 @@ def run_train(args):
 
     h = model.train(data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                     progress=not args.no_progress, callbacks=report)
+    if h.warning:
+        print(f"fa_lab: warning: {h.warning}", file=sys.stderr)
     unit = "%" if not args.autoencoder else " (mean ||x - x_hat||^2)"
     print(f"final test error: {h.test_error[-1]:.2f}{unit}")
     return 0

@@ -16,6 +16,17 @@ import torch
 from .errors import FaLabError, choose
 from .nets import generator
 
+def _checked(m, shape, family_name, kind, i):
+    """A drawn feedback matrix must be a finite tensor of the asked shape (custom families included)."""
+    if not isinstance(m, torch.Tensor) or tuple(m.shape) != tuple(shape):
+        got = tuple(m.shape) if isinstance(m, torch.Tensor) else type(m).__name__
+        raise FaLabError(f"feedback family {family_name!r} returned {got} for {kind}{i}; it must return a tensor of "
+                         f"shape {tuple(shape)}")
+    if not torch.isfinite(m).all():
+        raise FaLabError(f"feedback family {family_name!r} returned NaN or inf entries for {kind}{i}")
+    return m
+
+
 NOISE_SD = 0.01
 DENSITY = 0.1
 
@@ -109,5 +120,6 @@ class Feedback(dict):
                     m = make(shape, generator(seed, f"feedback/{kind}/{i + 1}"), **params)
                 except TypeError as exc:
                     raise FaLabError(f"bad parameters {params} for feedback family {family_name!r}: {exc}") from None
-                fb[kind, i + 1] = m.to(device, dtype)
+                name = family_name if isinstance(family_name, str) else getattr(family_name, "__name__", "custom")
+                fb[kind, i + 1] = _checked(m, shape, name, kind, i + 1).to(device, dtype)
         return fb

@@ -77,7 +77,11 @@ class Model:
 
     @staticmethod
     def _set(target, value, what):
-        value = torch.as_tensor(value)
+        try:
+            value = torch.as_tensor(value, dtype=target.dtype)
+        except (TypeError, ValueError, RuntimeError):
+            raise FaLabError(f"{what} must be a tensor or array of numbers of shape {tuple(target.shape)}, "
+                             f"got {type(value).__name__}") from None
         if tuple(value.shape) != tuple(target.shape):
             raise FaLabError(f"{what} must have shape {tuple(target.shape)}, got {tuple(value.shape)}")
         if not torch.isfinite(value).all():
@@ -104,8 +108,8 @@ class Model:
     def _batch(self, x, y):
         W0 = self.net.W[0]
         x = torch.as_tensor(x)
-        if x.dim() != 2 or x.shape[1] != self.sizes[0]:
-            raise FaLabError(f"x must have shape (batch, {self.sizes[0]}), got {tuple(x.shape)}")
+        if x.dim() != 2 or x.shape[1] != self.sizes[0] or x.shape[0] == 0:
+            raise FaLabError(f"x must have shape (batch, {self.sizes[0]}) with batch ≥ 1, got {tuple(x.shape)}")
         x = x.to(W0.device, W0.dtype)
         if self.net.head.needs_labels:
             if y is None:
@@ -170,6 +174,8 @@ def build(sizes, activation="tanh", rule="dfa", aux=False, family="uniform", see
                          f"e.g. build(sizes, 'tanh', 'dfa', family='B1'))")
     if isinstance(dtype, str):
         dtype = DTYPES[choose("dtype", dtype, list(DTYPES))]
+    elif dtype not in DTYPES.values():
+        raise FaLabError(f"unknown dtype {dtype!r}; valid choices: {', '.join(DTYPES)}")
     device = resolve_device(device)
     net = Net.build(sizes, activation, head, seed, dtype, device)
     if net.n_hidden < 1:

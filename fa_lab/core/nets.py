@@ -72,6 +72,7 @@ class Head:
     scale: float          # reported error = scale × score / n
     unit: str             # what the reported error is
     needs_labels: bool    # a classifier trains on labels y; an auto-encoder on x alone
+    chance: callable = lambda n_out: None  # the reported error of guessing, for n_out outputs (None: no such level)
 
 
 def _one_hot(y, x, n_out, dtype):
@@ -91,7 +92,7 @@ HEADS = {
     "softmax": Head("softmax", lambda a: torch.softmax(a, -1), _one_hot, _softmax_error,
                     loss=lambda a, t: -(t * torch.log_softmax(a, -1)).sum((-1, -2)),
                     score=lambda a, t: (a.argmax(-1) != t.argmax(-1)).sum(-1).double(),
-                    scale=100.0, unit="test error %", needs_labels=True),
+                    scale=100.0, unit="test error %", needs_labels=True, chance=lambda n_out: 100.0 * (1 - 1 / n_out)),
     "sigmoid": Head("sigmoid", torch.sigmoid, lambda y, x, n_out, dtype: x, _sigmoid_error,
                     loss=lambda a, t: 0.5 * ((torch.sigmoid(a) - t) ** 2).sum((-1, -2)),
                     score=lambda a, t: ((torch.sigmoid(a) - t) ** 2).sum((-1, -2)).double(),
@@ -104,20 +105,41 @@ def head(name) -> Head:
 
 
 # ---------------------------------------------------------------- seeding
+MAX_SEED = (2**63 - 1 - 2**32) // 1_000_003  # the largest seed whose streams fit torch's 64-bit seeds
+
+
 def generator(seed: int, stream: str) -> torch.Generator:
     """An independent CPU generator for (seed, stream): init, feedback and data order never share draws."""
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise FaLabError(f"seed must be a non-negative integer, got {seed!r}")
+    if seed > MAX_SEED:
+        raise FaLabError(f"seed must be an integer in 0..{MAX_SEED}, got {seed}")
     return torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(stream.encode()))
 
 
 # ---------------------------------------------------------------- the network
 def check_sizes(sizes) -> list[int]:
-    sizes = list(sizes) if not isinstance(sizes, (str, bytes)) else sizes
+    """``sizes`` as a list of at least two positive ints, or a FaLabError."""
+    sizes = list(sizes) if isinstance(sizes, (list, tuple, range)) else sizes
     if (not isinstance(sizes, list) or len(sizes) < 2
             or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes)):
         raise FaLabError(f"sizes must be a list of at least two positive integers [n0, n1, ..., n_out], got {sizes!r}")
     return sizes
+
+
+def _check_memory(sizes, dtype):
+    """Refuse nets whose weights alone (with the float64 draws) would not fit in this machine's memory."""
+    import os
+
+    n = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    need = n * (torch.finfo(dtype).bits // 8 + 8)
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > have:
+        raise FaLabError(f"sizes {sizes} need {need / 2**30:.1f} GiB for the weights alone; this machine has "
+                         f"{have / 2**30:.1f} GiB: choose smaller layers")
 
 
 class Net:
@@ -137,6 +159,7 @@ class Net:
     @classmethod
     def build(cls, sizes, activation="tanh", head="softmax", seed=0, dtype=torch.float32, device="cpu"):
         sizes = check_sizes(sizes)
+        _check_memory(sizes, dtype)
         g = generator(seed, "init")
         W, b = [], []
         for n_in, n_out in zip(sizes[:-1], sizes[1:]):

@@ -59,6 +59,21 @@ def mean(terms):
     return terms[0] if len(terms) == 1 else sum(terms) / len(terms)
 
 
+def _check_F(name, F):
+    """A custom F must combine a list of (batch, n) terms into one (batch, n) tensor, element by element."""
+    import torch
+
+    terms = [torch.arange(6.0).reshape(2, 3), torch.ones(2, 3)]
+    try:
+        out = F(terms)
+    except Exception as exc:  # noqa: BLE001 - any failure of user code is reported in one line
+        raise FaLabError(f"rule {name!r}: F failed on a list of two (2, 3) terms: {type(exc).__name__}: {exc}") from None
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, 3):
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise FaLabError(f"rule {name!r}: F must return one tensor shaped like each term (e.g. (2, 3) for two (2, 3) "
+                         f"terms), got {got}")
+
+
 @dataclass(frozen=True)
 class Rule:
     """Which terms each hidden layer averages; ``layers[0]`` is hidden layer 1 (the lowest)."""
@@ -86,6 +101,8 @@ class Rule:
             raise FaLabError(f"rule {self.name!r} uses no direct or tilde terms, so auxiliary errors would "
                              f"change nothing; use error='output'")
         self.order  # reject cyclic rules at construction
+        if self.F is not mean:
+            _check_F(self.name, self.F)
 
     # ------------------------------------------------------------ structure
     @property

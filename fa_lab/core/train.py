@@ -26,6 +26,7 @@ LR = 0.001
 EPOCHS = 100
 BATCH_SIZE = 16
 REDUCTIONS = ("sum", "mean")
+EXPLODED = 1e6  # training loss per example beyond which a run has diverged (chance-level cross-entropy is ~2.3)
 
 
 @dataclass
@@ -41,6 +42,7 @@ class History:
     epoch_time: list = field(default_factory=list)
     final_train_error: float | None = None
     diverged: str | None = None
+    warning: str | None = None  # e.g. a final error at chance level: nothing was learned
 
     @property
     def epochs(self):
@@ -146,6 +148,17 @@ def _divergence_message(model, epoch, loss, lr, batch_size, reduction):
             f"(family {model.family!r}); try a smaller lr or batch size.")
 
 
+def _warn_at_chance(net, histories, alive):
+    """A run that ends at chance level learned nothing (e.g. dead relu units, a step far too large or
+    small): its history gets a ``warning`` saying so."""
+    chance = net.head.chance(net.sizes[-1])
+    for k, h in enumerate(histories):
+        if chance and alive[k] and h.test_error and h.test_error[-1] >= 0.95 * chance:
+            h.warning = (f"model {h.name!r} ends at {h.test_error[-1]:.1f} % test error, chance level for "
+                         f"{net.sizes[-1]} classes ({chance:.0f} %): it learned nothing (dead relu units? a step "
+                         f"far too large or too small?)")
+
+
 # ---------------------------------------------------------------- progress: callbacks
 class ProgressBar:
     """A tqdm bar over epochs, showing each model's latest test error (a callback of :func:`fit`)."""
@@ -184,6 +197,13 @@ class _Data:
         W0 = net.W[0]
         if data.x_train.shape[1] != net.sizes[0]:
             raise FaLabError(f"data has {data.x_train.shape[1]} input features but the net expects {net.sizes[0]}")
+        if len(data.x_train) == 0 or len(data.x_test) == 0:
+            raise FaLabError(f"no examples to train or test on ({len(data.x_train)} training, {len(data.x_test)} test)")
+        if net.head.needs_labels:
+            for y in (data.y_train, data.y_test):
+                if y.min() < 0 or y.max() >= net.sizes[-1]:
+                    raise FaLabError(f"labels must be integers in 0..{net.sizes[-1] - 1} for a net with "
+                                     f"{net.sizes[-1]} outputs; got labels in {int(y.min())}..{int(y.max())}")
         x_train, x_test = data.x_train.to(W0.device, W0.dtype), data.x_test.to(W0.device, W0.dtype)
         y_train, y_test = data.y_train.to(W0.device), data.y_test.to(W0.device)
         target = net.head.target  # one-hot labels made once (auto-encoders: the input rows themselves)
@@ -208,7 +228,8 @@ def _record(models, histories, alive, epoch, train_err, test_err, loss, n, secon
         if not alive[k]:
             continue
         value = float(loss[k])
-        if not math.isfinite(value) or not all(_all_finite(w) for w in m.net.W):
+        exploded = value / n > EXPLODED
+        if exploded or not math.isfinite(value) or not all(_all_finite(w) for w in m.net.W):
             h.diverged = _divergence_message(m, epoch, value, *settings)
             alive[k] = False
             continue
@@ -235,6 +256,9 @@ def fit(models, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, seed=0, reduc
     choose("reduction", reduction, REDUCTIONS)
     given = list(models)
     stack = Lockstep(given)
+    top = torch.finfo(stack.net.W[0].dtype).max
+    if lr > top:
+        raise FaLabError(f"lr must be at most {top:.3g} (the largest {stack.net.W[0].dtype} number), got {lr:g}")
     d = _Data.of(data, stack.net)
     n, head = d.x_train.shape[0], stack.net.head
     step_lr = lr if reduction == "sum" else lr / batch_size
@@ -260,6 +284,7 @@ def fit(models, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, seed=0, reduc
     finally:
         for cb in cbs:
             getattr(cb, "close", lambda: None)()
+    _warn_at_chance(stack.net, stacked, alive)
     if final_train_error:
         with torch.no_grad():
             final, _ = stack.score(d.x_train, d.t_train)
