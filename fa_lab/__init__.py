@@ -11,6 +11,7 @@ The map (imports flow downwards only; nothing below imports anything above it):
       feedback       fixed random feedback matrices: uniform and the families B1–B7
       engine         eq. 4 for any rule, then δWⁱ = δaⁱ (hⁱ⁻¹)ᵀ and the fused SGD step
       model          Model = net + rule + feedback; build()
+      lockstep       K models stacked into one pass (batched forward, transport per rule, fused update)
       train          fit(): SGD for one model or many in lockstep, with callbacks; History
     replication/   the paper's experiments, rerun
       experiments    the four experiments and baselines as RunConfig data; FIGURES; QUICK and LIVE settings
@@ -18,6 +19,7 @@ The map (imports flow downwards only; nothing below imports anything above it):
       results        Record: the result file schema, atomic writer, validated reader, statistics over seeds
       provenance     versions, git commit, host, device and threads of a run
       runner         the resumable runner (lockstep groups, parallel jobs)
+      verdicts       does the paper hold: a verdict per table cell and per claim of the paper
       report         paper-vs-ours tables, replication.csv, REPLICATION.md from its template
     teaching/      the book
       plots          every figure: curves, image grids, alignment, the paper's figures as files

@@ -26,25 +26,15 @@ from ..core.rules import label
 from . import experiments as ex
 from . import paper
 from . import results as rs
+from .verdicts import PARTIAL, TOLERANCE, claims_markdown
+from .verdicts import cell_verdict as verdict
 
 COLUMNS = ("table", "experiment", "model", "activation", "method", "paper", "ours_mean", "ours_sd", "n_seeds",
            "delta", "verdict", "train_error_final")
-TOLERANCE = 0.35  # points: a cell reproduces within this, or within two of our seed sds
-PARTIAL = 0.7     # points: a cell partly reproduces within this
 TEMPLATE = Path(__file__).with_name("REPLICATION.template.md")
 
 
 # ---------------------------------------------------------------------------------------------- cells
-def verdict(stats, paper_value):
-    """'yes' (|Δ| ≤ TOLERANCE or ≤ 2 sd), 'partial' (|Δ| ≤ PARTIAL), 'no', or '' where not run."""
-    if stats is None or stats.mean is None or paper_value is None:
-        return ""
-    d = abs(stats.mean - paper_value)
-    if d <= TOLERANCE or (stats.sd is not None and d <= 2 * stats.sd):
-        return "yes"
-    return "partial" if d <= PARTIAL else "no"
-
-
 def _num(v, digits=4):
     return "" if v is None else f"{v:.{digits}f}"
 
@@ -98,7 +88,7 @@ def classifier_nets():
 
 def table_strategies(stats, experiment) -> str:
     """Tables 2/3 in the paper's layout: per net s1, s2, s3 (paper, ours, Δ, verdict), then our baselines."""
-    header = ["Model"] + [f"{s} {h}" for s in ex.STRATEGIES for h in ("paper", "ours", "Δ", "")] + \
+    header = ["Model"] + [f"{s} {h}" for s in ex.STRATEGIES for h in ("paper", "ours", "Δ", "verdict")] + \
              [f"{b.upper()} (ours)" for b in ex.BASELINE_RULES]
     rows = []
     for net, _ in classifier_nets():
@@ -111,7 +101,7 @@ def table_strategies(stats, experiment) -> str:
 
 def table_families(stats) -> str:
     """Table 4 transposed (one row per family), our uniform-feedback FA/DFA baselines as the last row."""
-    header = ["B"] + [f"{r.upper()} {h}" for r in ex.EXP4_RULES for h in ("paper", "ours", "Δ", "")]
+    header = ["B"] + [f"{r.upper()} {h}" for r in ex.EXP4_RULES for h in ("paper", "ours", "Δ", "verdict")]
     net = ex.net_label((784, 800, 800, 10), "tanh")
     rows = []
     for f in ex.FAMILY_NAMES:
@@ -159,6 +149,15 @@ def settings_text(protocol, records=()) -> str:
             f"MNIST train/test examples: {data}")
 
 
+def progress_line(records, protocol, rows, seeds=(0, 1, 2)) -> str:
+    """How much of the grid is done: runs of the paper's grid for the seeds, and cells with every seed."""
+    grid = {c.run_id for c in ex.configs("all", protocol, seeds)}
+    done = grid & {r.run_id for r in records}
+    complete = sum(1 for r in rows if r["n_seeds"] and int(r["n_seeds"]) >= len(seeds))
+    return (f"Progress: {len(done)} of the {len(grid)} runs of the grid ({len(grid) // len(seeds)} runs × seeds "
+            f"{', '.join(map(str, seeds))}) are done; {complete} of {len(rows)} paper cells have all {len(seeds)} seeds.")
+
+
 def compute_line(records) -> str:
     """Total wall time of the lockstep passes behind the records, and where they ran."""
     passes = {tuple(r.group or [r.run_id]): r for r in records}
@@ -192,9 +191,9 @@ def markdown(records, stats, rows, warnings, protocol, results_dir, md_path, fig
         results_flag="" if str(results_dir) == rs.DEFAULT_DIR else f" --results {results_dir}",
         results_dir=results_dir, batch_size=full["batch_size"], lr=full["lr"], epochs=full["epochs"],
         ae_activation=ex.AE_ACTIVATION, noise_sd=feedback.NOISE_SD, density=feedback.DENSITY, tolerance=TOLERANCE,
-        partial=PARTIAL, tables="".join(f"## {title}\n\n{make(stats)}\n" for title, make in TABLES.values()),
+        partial=PARTIAL, claims=claims_markdown(stats, records), tables="".join(f"## {title}\n\n{make(stats)}\n" for title, make in TABLES.values()),
         high_train=sum((r.final_train_error or 0) >= 0.01 for r in classifiers), n_classifier=len(classifiers),
-        csv_path=rel(base / "replication.csv"),
+        csv_path=rel(base / "replication.csv"), progress=progress_line(records, protocol, rows),
         diverged=_section("Diverged runs", [f"- `{r.run_id}`: {r.diverged}" for r in records if r.diverged]),
         skipped=_section("Skipped result files", [f"- {w}" for w in warnings]),
         figures=_section("Figures", [f"![{f.title}]({rel(p)})" for f, p in figures]))

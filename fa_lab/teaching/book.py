@@ -21,7 +21,8 @@ from ..core.train import BATCH_SIZE, LR, fit
 from ..replication import paper
 from ..replication import results as rs
 from ..replication.experiments import EXPERIMENTS, FIGURES, LIVE, net_label
-from ..replication.report import ours, verdict
+from ..replication.report import ours
+from ..replication.verdicts import cell_verdict as verdict
 from . import plots
 from .exercises import expect
 

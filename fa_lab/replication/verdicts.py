@@ -1,0 +1,139 @@
+"""Does the paper hold? A verdict per table cell and per claim of the paper, from our statistics over seeds.
+
+A cell reproduces (**yes**) when our mean is within :data:`TOLERANCE` points of the paper's number or within
+two of our seed standard deviations; **partial** within :data:`PARTIAL` points; **no** otherwise. Each claim
+of the paper's text is checked on the cells it speaks about: **yes** when all agree, **partial** when at least
+half do, **no** otherwise, with the numbers, so a reader can judge it (``pending`` where we have no runs yet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import experiments as ex
+
+TOLERANCE = 0.35  # points
+PARTIAL = 0.7     # points
+TANH_800 = ex.net_label((784, 800, 800, 10), "tanh")
+
+
+def cell_verdict(stats, paper_value):
+    """'yes', 'partial', 'no', or '' where not run (``stats``: a :class:`~fa_lab.replication.results.Stats`)."""
+    if stats is None or stats.mean is None or paper_value is None:
+        return ""
+    d = abs(stats.mean - paper_value)
+    if d <= TOLERANCE or (stats.sd is not None and d <= 2 * stats.sd):
+        return "yes"
+    return "partial" if d <= PARTIAL else "no"
+
+
+@dataclass
+class Claim:
+    """One sentence of the paper, our verdict on it and the evidence."""
+
+    text: str
+    verdict: str
+    evidence: str
+
+
+def _mean(stats, key):
+    s = stats.get(key)
+    return None if s is None else s.mean
+
+
+def _fmt(key, stats):
+    s = stats.get(key)
+    sd = f" ± {s.sd:.2f}" if s is not None and s.sd is not None else ""
+    return f"{key[2]} {'(aux) ' if key[0] == 'exp2' else ''}{s.mean:.2f}{sd}" if s and s.mean is not None else ""
+
+
+def _share(agree, total, text, evidence):
+    if total == 0:
+        return Claim(text, "pending", "no runs yet")
+    verdict = "yes" if agree == total else "partial" if agree >= total / 2 else "no"
+    return Claim(text, verdict, f"{agree} of {total}: " + evidence)
+
+
+def best_on_tanh_800(stats):
+    text = "s1 with auxiliary errors is best on 2x800 tanh (1.66 %)"
+    keys = [(e, TANH_800, m) for e in ("exp1", "exp2") for m in ex.STRATEGIES] + \
+           [("baselines", TANH_800, m) for m in ex.BASELINE_RULES]
+    have = [k for k in keys if _mean(stats, k) is not None]
+    star = ("exp2", TANH_800, "s1")
+    if star not in have:
+        return Claim(text, "pending", "2x800 tanh s1 (aux) not run yet")
+    ranked = sorted(have, key=lambda k: _mean(stats, k))
+    place = ranked.index(star) + 1
+    verdict = "yes" if place == 1 else "partial" if _mean(stats, star) - _mean(stats, ranked[0]) <= TOLERANCE else "no"
+    return Claim(text, verdict, f"ours ranks {place} of {len(have)} run: " + "; ".join(_fmt(k, stats) for k in ranked))
+
+
+def aux_beats_output(stats):
+    pairs = [((("exp2",) + k[1:]), k) for k in stats if k[0] == "exp1" and ("exp2",) + k[1:] in stats]
+    pairs = [(a, o) for a, o in pairs if _mean(stats, a) is not None and _mean(stats, o) is not None]
+    wins = [(a, o) for a, o in pairs if _mean(stats, a) < _mean(stats, o)]
+    return _share(len(wins), len(pairs), "auxiliary errors beat the output error",
+                  "; ".join(f"{o[1]} {o[2]}: aux {_mean(stats, a):.2f} vs {_mean(stats, o):.2f}" for a, o in pairs))
+
+
+def strategies_near_dfa_fa(stats):
+    rows, agree = [], 0
+    for net, _ in [(ex.net_label((784, n, n, 10), a), a) for a in ex.ACTS for n in ex.WIDTHS]:
+        ref = [_mean(stats, ("baselines", net, r)) for r in ("fa", "dfa")]
+        mine = [_mean(stats, ("exp1", net, s)) for s in ex.STRATEGIES]
+        if None in ref or None in mine:
+            continue
+        gap = max(mine) - min(ref)
+        agree += gap <= TOLERANCE
+        rows.append(f"{net}: worst strategy {max(mine):.2f} vs best of FA/DFA {min(ref):.2f}")
+    return _share(agree, len(rows), f"the strategies are almost as good as DFA and FA (within {TOLERANCE} points)",
+                  "; ".join(rows))
+
+
+def fa_far_worse_for_families(stats):
+    rows, agree = [], 0
+    for f in ex.FAMILY_NAMES:
+        fa_, dfa_ = (_mean(stats, ("exp4", TANH_800, f"{r}-{f}")) for r in ("fa", "dfa"))
+        if fa_ is None or dfa_ is None:
+            continue
+        agree += fa_ - dfa_ >= 1.0
+        rows.append(f"{f}: FA {fa_:.2f} vs DFA {dfa_:.2f}")
+    return _share(agree, len(rows), "FA is far worse than DFA for every family of Experiment 4 (by ≥ 1 point)",
+                  "; ".join(rows))
+
+
+def train_error_below(records):
+    runs = [r for r in records if r.config.head == "softmax" and not r.diverged and r.final_train_error is not None]
+    below = [r for r in runs if r.final_train_error < 0.01]
+    worst = max(runs, key=lambda r: r.final_train_error, default=None)
+    return _share(len(below), len(runs), "training error < 0.01 % after 100 epochs",
+                  f"highest {worst.final_train_error:.3f} % ({worst.config.net_name} {worst.config.label})" if worst else "")
+
+
+def _auto_encoder_rank(stats, rule, best, text):
+    rows, agree = [], 0
+    for sizes in ex.AE_SIZES:
+        net = ex.net_label(sizes, ex.AE_ACTIVATION, "sigmoid")
+        means = {r: _mean(stats, ("exp3", net, r)) for r in ex.AE_RULES}
+        if any(v is None for v in means.values()):
+            continue
+        pick = (min if best else max)(means, key=means.get)
+        agree += pick == rule
+        rows.append(f"{net}: " + ", ".join(f"{r} {v:.3f}" for r, v in sorted(means.items(), key=lambda kv: kv[1])))
+    return _share(agree, len(rows), text, "; ".join(rows))
+
+
+def claims(stats, records) -> list[Claim]:
+    """The paper's claims, each with our verdict and evidence."""
+    return [best_on_tanh_800(stats), aux_beats_output(stats), strategies_near_dfa_fa(stats),
+            fa_far_worse_for_families(stats), train_error_below(records),
+            _auto_encoder_rank(stats, "s2", False, "s2 gives the worst auto-encoder"),
+            _auto_encoder_rank(stats, "bp", True, "BP gives the best auto-encoder")]
+
+
+def claims_markdown(stats, records) -> str:
+    rows = [f"| {c.text} | **{c.verdict}** | {c.evidence} |" for c in claims(stats, records)]
+    return "| claim of the paper | verdict | evidence (ours, mean ± sd over seeds) |\n|---|---|---|\n" + "\n".join(rows) + "\n"
+
+
+__all__ = ["cell_verdict", "claims", "claims_markdown", "Claim", "TOLERANCE", "PARTIAL"]

@@ -1,0 +1,65 @@
+"""Verdicts per cell and per claim of the paper (fa_lab.replication.verdicts), on synthetic statistics."""
+
+import pytest
+
+from fa_lab.replication import experiments as ex
+from fa_lab.replication.results import Stats
+from fa_lab.replication.verdicts import cell_verdict, claims
+
+T800 = ex.net_label((784, 800, 800, 10), "tanh")
+
+
+def st(mean, sd=None, n=1):
+    return Stats(mean, sd, n, 0.0, [], list(range(n)), [])
+
+
+@pytest.mark.parametrize("stats, paper, want", [
+    (st(2.00), 1.70, "yes"),          # 0.30 points
+    (st(2.10), 1.70, "partial"),      # 0.40 points
+    (st(2.50), 1.70, "no"),           # 0.80 points
+    (st(2.50, sd=0.45, n=3), 1.70, "yes"),  # within two sds of our seeds
+    (None, 1.70, ""),
+    (st(None), 1.70, ""),
+])
+def test_cell_verdict(stats, paper, want):
+    assert cell_verdict(stats, paper) == want
+
+
+def _by_text(stats, records=()):
+    return {c.text.split(" (")[0]: c for c in claims(stats, list(records))}
+
+
+def test_claims_pending_without_runs():
+    out = _by_text({})
+    assert {c.verdict for c in out.values()} == {"pending"}
+
+
+def test_claim_s1_aux_best_and_aux_beats_output():
+    stats = {("exp2", T800, "s1"): st(1.66), ("exp1", T800, "s1"): st(1.90), ("baselines", T800, "bp"): st(1.75)}
+    out = _by_text(stats)
+    assert out["s1 with auxiliary errors is best on 2x800 tanh"].verdict == "yes"
+    assert out["auxiliary errors beat the output error"].verdict == "yes"
+    stats[("baselines", T800, "bp")] = st(1.20)
+    out = _by_text(stats)
+    assert out["s1 with auxiliary errors is best on 2x800 tanh"].verdict == "no"
+    assert "ranks 2 of 3" in out["s1 with auxiliary errors is best on 2x800 tanh"].evidence
+
+
+def test_claim_fa_far_worse_than_dfa_counts_families():
+    stats = {("exp4", T800, f"{r}-{f}"): st(v) for f, (fa, dfa) in {"B1": (4.6, 2.2), "B2": (2.5, 2.3)}.items()
+             for r, v in (("fa", fa), ("dfa", dfa))}
+    claim = _by_text(stats)["FA is far worse than DFA for every family of Experiment 4"]
+    assert claim.verdict == "partial" and claim.evidence.startswith("1 of 2")
+    stats[("exp4", T800, "fa-B1")] = st(2.0)
+    assert _by_text(stats)["FA is far worse than DFA for every family of Experiment 4"].verdict == "no"
+
+
+def test_claims_on_auto_encoders():
+    stats = {}
+    for sizes, values in zip(ex.AE_SIZES, ({"bp": 3.7, "dfa": 6.2, "s1": 5.4, "s2": 6.5, "s3": 5.6},
+                                           {"bp": 1.8, "dfa": 1.0, "s1": 0.97, "s2": 1.04, "s3": 1.02})):
+        net = ex.net_label(sizes, ex.AE_ACTIVATION, "sigmoid")
+        stats.update({("exp3", net, r): st(v) for r, v in values.items()})
+    out = _by_text(stats)
+    assert out["BP gives the best auto-encoder"].verdict == "partial"
+    assert out["s2 gives the worst auto-encoder"].evidence.startswith("1 of 2")
