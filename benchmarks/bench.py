@@ -49,7 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fa_lab  # noqa: E402
 from fa_lab.core.data import ensure_mnist  # noqa: E402
-from fa_lab.core.train import BATCH_SIZE, Lockstep  # noqa: E402
+from fa_lab.core.lockstep import Lockstep  # noqa: E402
+from fa_lab.core.train import BATCH_SIZE  # noqa: E402
 
 from benchmarks.ceilings import copy_bandwidth, gemm_ceiling, matmul_peak  # noqa: E402
 from benchmarks.flops import flops_per_epoch  # noqa: E402

@@ -120,7 +120,7 @@ def test_on_the_fly_train_error_is_each_batch_before_its_update(small, head):
     """fit scores an epoch's outputs in large chunks at its end; that must equal scoring each batch,
     in the shuffled order, just before its own update (hand-written loop, float64)."""
     from fa_lab.core.nets import generator
-    from fa_lab.core.train import Lockstep
+    from fa_lab.core.lockstep import Lockstep
 
     data = small.subset(96, 16)
     sizes = [784, 12, 12, 10 if head == "softmax" else 784]
