@@ -14,8 +14,8 @@ The map (imports flow downwards only; nothing below imports anything above it):
       lockstep       K models stacked into one pass (batched forward, transport per rule, fused update)
       train          fit(): SGD for one model or many in lockstep, with callbacks; History
     replication/   the paper's experiments, rerun
-      experiments    the four experiments and baselines as RunConfig data; FIGURES; QUICK and LIVE settings
-      paper          the paper's numbers (Tables 2–4), keyed like our runs
+      experiments    the four experiments, baselines and named variants as RunConfig data; QUICK and LIVE
+      paper          the paper's numbers (Tables 2–4), keyed like our runs, and its figures (FIGURES)
       results        Record: the result file schema, atomic writer, validated reader, statistics over seeds
       provenance     versions, git commit, host, device and threads of a run
       runner         the resumable runner (lockstep groups, parallel jobs)

@@ -63,3 +63,31 @@ def test_claims_on_auto_encoders():
     out = _by_text(stats)
     assert out["BP gives the best auto-encoder"].verdict == "partial"
     assert out["s2 gives the worst auto-encoder"].evidence.startswith("1 of 2")
+
+
+def test_variants_are_named_runs_beside_the_faithful_ones(tmp_path):
+    from fa_lab.replication import results as rs
+    from fa_lab.replication.report import report
+
+    runs = ex.configs("variants")
+    assert {r.experiment for r in runs} == set(ex.VARIANTS) and len(runs) == 8 + 5
+    sd = [r for r in runs if r.experiment == "exp4-sd0.1"]
+    assert {r.family for r in sd} == {"B1", "B3", "B6", "B7"} and all(dict(r.feedback_params) == {"sd": 0.1} for r in sd)
+    assert {r.epochs for r in runs if r.experiment == "exp3-300ep"} == {300}
+    assert not {r.run_id for r in runs} & {r.run_id for r in ex.configs("all")}
+    assert ex.expand(["all"]) == list(ex.EXPERIMENTS)  # 'all' is the paper's grid, variants are asked for by name
+    faithful = next(c for c in ex.configs("exp4") if c.rule == "dfa" and c.family == "B1")
+    variant = next(c for c in sd if c.rule == "dfa" and c.family == "B1")
+    long = next(c for c in runs if c.experiment == "exp3-300ep")
+    for cfg, err in ((faithful, 2.97), (variant, 2.10), (long, 0.8)):
+        rs.atomic_write_json(rs.run_path(tmp_path, "full", cfg.experiment, cfg.run_id),
+                             {"run_id": cfg.run_id, "config": cfg.as_dict(), "test_error": [err], "train_error": [0.0],
+                              "final_test_error": err})
+    current, stale = rs.current(rs.load_results(tmp_path), "full")
+    assert len(current) == 3 and not stale  # 300 epochs is the variant's protocol, not a stale run
+    report(tmp_path, "full", markdown_path=tmp_path / "R.md")
+    md = (tmp_path / "R.md").read_text()
+    assert "### Experiment 4, variant: noise" in md and "| 2x800 Tanh | dfa-B1 | 2.19 | 2.97 (n=1) | 2.10 (n=1) |" in md
+    assert "| 784-800-800-784 | bp | — | — | 0.800 (n=1) |" in md
+    rows = (tmp_path / "replication.csv").read_text()
+    assert "2.1000" not in rows  # the variant never fills a paper cell

@@ -55,6 +55,9 @@ class Experiment:
     rules: tuple
     aux: bool = False
     family: str = "uniform"
+    variant_of: str | None = None  # a variant: a named, documented change of one of the paper's experiments
+    note: str = ""
+    full_settings: tuple = ()      # (name, value) protocol settings the variant changes in the full protocol
 
 
 EXPERIMENTS = {e.name: e for e in (
@@ -66,6 +69,18 @@ EXPERIMENTS = {e.name: e for e in (
     Experiment("baselines", "Baselines: BP, FA, DFA on the same nets", None, (4, 5), BASELINE_RULES),
 )}
 TABLES = {e.table: e.name for e in EXPERIMENTS.values() if e.table}  # paper table -> experiment
+NOISY_FAMILIES = ("B1", "B3", "B6", "B7")  # the families with N(0, 0.01) noise
+VARIANTS = {e.name: e for e in (
+    Experiment("exp4-sd0.1", "Experiment 4, variant: noise N(0, 0.01) read as variance 0.01 (sd 0.1)", None, (8,),
+               EXP4_RULES, family="B1", variant_of="exp4",
+               note="The paper's N(0, 0.01) is read as sd 0.01 in the faithful runs; this variant reads it as "
+                    "N(μ, σ²) with σ² = 0.01, i.e. sd 0.1, for every family with noise (B1, B3, B6, B7)."),
+    Experiment("exp3-300ep", "Experiment 3, variant: 300 epochs on 784-800-800-784", None, (6, 7), AE_RULES,
+               variant_of="exp3", full_settings=(("epochs", 300),),
+               note="BP was still improving at epoch 100 of the faithful run; this variant trains every rule "
+                    "3x longer to see whether BP's deficit is slow convergence."),
+)}
+EVERYTHING = {**EXPERIMENTS, **VARIANTS}
 
 
 def net_label(sizes, activation, head="softmax") -> str:
@@ -160,11 +175,13 @@ class RunConfig:
                      name=self.run_id)
 
 
-def protocol_settings(protocol: str) -> dict:
-    """epochs, batch_size, lr, n_train, n_test of a protocol (the training defaults, read at call time)."""
+def protocol_settings(protocol: str, experiment=None) -> dict:
+    """epochs, batch_size, lr, n_train, n_test of a protocol (the training defaults, read at call time),
+    with the changes of a variant ``experiment`` in the full protocol."""
     t = _train
     if protocol == "full":
-        return {"epochs": t.EPOCHS, "batch_size": t.BATCH_SIZE, "lr": t.LR, "n_train": None, "n_test": None}
+        changes = dict(EVERYTHING[experiment].full_settings) if experiment in EVERYTHING else {}
+        return {"epochs": t.EPOCHS, "batch_size": t.BATCH_SIZE, "lr": t.LR, "n_train": None, "n_test": None, **changes}
     if protocol == "quick":
         return {"batch_size": t.BATCH_SIZE, "lr": t.LR, **QUICK}
     raise FaLabError(f"unknown protocol {protocol!r}; valid choices: full, quick")
@@ -177,7 +194,12 @@ def _classifiers():
 
 
 def _runs(experiment, ae_activation):
-    """(sizes, activation, head, rule, aux, family) of every run of one experiment."""
+    """(sizes, activation, head, rule, aux, family[, feedback_params]) of every run of one experiment."""
+    if experiment == "exp4-sd0.1":
+        return [((784, 800, 800, 10), "tanh", "softmax", r, False, f, (("sd", 0.1),)) for r in EXP4_RULES
+                for f in NOISY_FAMILIES]
+    if experiment == "exp3-300ep":
+        return [(AE_SIZES[-1], ae_activation, "sigmoid", r, False, "uniform") for r in AE_RULES]
     if experiment in ("exp1", "exp2"):
         return [(s, a, "softmax", r, experiment == "exp2", "uniform") for s, a in _classifiers() for r in STRATEGIES]
     if experiment == "baselines":
@@ -186,17 +208,17 @@ def _runs(experiment, ae_activation):
         return [(s, ae_activation, "sigmoid", r, False, "uniform") for s in AE_SIZES for r in AE_RULES]
     if experiment == "exp4":
         return [((784, 800, 800, 10), "tanh", "softmax", r, False, f) for r in EXP4_RULES for f in FAMILY_NAMES]
-    raise FaLabError(f"unknown experiment {experiment!r}; valid choices: {', '.join(EXPERIMENTS)}, all")
+    raise FaLabError(f"unknown experiment {experiment!r}; valid choices: {', '.join(EVERYTHING)}, all, variants")
 
 
 def expand(names) -> list[str]:
-    """Experiment names with 'all' expanded, in canonical order, each once."""
+    """Experiment names with 'all' (the paper's experiments) and 'variants' expanded, each once."""
     names = [names] if isinstance(names, str) else list(names)
     out = []
     for n in names:
-        for e in (EXPERIMENTS if n == "all" else [n]):
-            if e not in EXPERIMENTS:
-                raise FaLabError(f"unknown experiment {e!r}; valid choices: {', '.join(EXPERIMENTS)}, all")
+        for e in {"all": EXPERIMENTS, "variants": VARIANTS}.get(n, [n]):
+            if e not in EVERYTHING:
+                raise FaLabError(f"unknown experiment {e!r}; valid choices: {', '.join(EVERYTHING)}, all, variants")
             if e not in out:
                 out.append(e)
     return out
@@ -209,16 +231,17 @@ def configs(names="all", protocol="full", seeds=(0,), ae_activation=AE_ACTIVATIO
 
     if ae_activation not in ACTIVATIONS:
         raise FaLabError(f"unknown auto-encoder activation {ae_activation!r}; valid choices: {', '.join(ACTIVATIONS)}")
-    settings = protocol_settings(protocol)
-    bad = set(overrides) - set(settings)
+    bad = set(overrides) - set(protocol_settings(protocol))
     if bad:
-        raise FaLabError(f"unknown protocol settings {sorted(bad)}; valid choices: {', '.join(settings)}")
-    settings.update(overrides)
+        raise FaLabError(f"unknown protocol settings {sorted(bad)}; valid choices: "
+                         f"{', '.join(protocol_settings(protocol))}")
     out = []
     for exp in expand(names):
+        settings = {**protocol_settings(protocol, exp), **overrides}
         for seed in seeds:
-            for sizes, act, head, rule, aux, fam in _runs(exp, ae_activation):
-                out.append(RunConfig(exp, sizes, act, head, rule, aux, fam, (), seed, protocol=protocol, **settings))
+            for sizes, act, head, rule, aux, fam, *fp in _runs(exp, ae_activation):
+                out.append(RunConfig(exp, sizes, act, head, rule, aux, fam, fp[0] if fp else (), seed,
+                                     protocol=protocol, **settings))
     return out
 
 
@@ -234,34 +257,4 @@ def group(runs, max_size=None) -> list[list[RunConfig]]:
 
 
 __all__ = ["RunConfig", "Experiment", "configs", "group", "expand", "protocol_settings", "net_label", "config_hash",
-           "EXPERIMENTS", "TABLES", "FIGURES", "QUICK", "LIVE", "AE_ACTIVATION"]
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One of the paper's figures as regenerated from our runs: which runs it draws and how.
-    ``kind``: curves (test error per epoch, one line per method), reconstructions or weights (auto-encoders);
-    ``panels``: for curves, the rules of each side-by-side panel (None: one panel with every method)."""
-
-    number: int
-    name: str
-    title: str
-    kind: str
-    experiments: tuple
-    sizes: tuple
-    activation: str
-    panels: tuple = (None,)
-
-
-FIGURES = (
-    Figure(4, "fig4_exp1_2x800_tanh", "Figure 4: Experiment 1, 2x800 tanh", "curves", ("exp1", "baselines"),
-           (784, 800, 800, 10), "tanh"),
-    Figure(5, "fig5_exp2_2x800_tanh", "Figure 5: Experiment 2 (aux errors), 2x800 tanh", "curves",
-           ("exp2", "baselines"), (784, 800, 800, 10), "tanh"),
-    *(Figure(n, f"fig{n}_{kind}_{'-'.join(map(str, s))}", f"Figure {n}: {what}, {'-'.join(map(str, s))}", kind,
-             ("exp3",), s, AE_ACTIVATION)
-      for s in AE_SIZES for n, kind, what in ((6, "reconstructions", "reconstructions"),
-                                              (7, "weights", "first-layer weights"))),
-    Figure(8, "fig8_exp4_families", "Figure 8: 2x800 tanh, feedback families (Experiment 4)", "curves",
-           ("exp4", "baselines"), (784, 800, 800, 10), "tanh", panels=(("dfa",), ("fa",))),
-)
+           "EXPERIMENTS", "VARIANTS", "EVERYTHING", "TABLES", "QUICK", "LIVE", "AE_ACTIVATION"]

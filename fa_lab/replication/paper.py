@@ -4,7 +4,9 @@ Each cell is keyed like our runs, ``(experiment, net, method)`` (see :attr:`RunC
 ours and the paper's meet on one key::
 
     paper.number("exp2", "2x800 Tanh", "s1")       # 1.66, the paper's headline
-    paper.nearest(300, "tanh", "s1", aux=True)      # (1.77, '2x400 Tanh'): the paper's net nearest in width
+    paper.nearest(300, "tanh", "s1", aux=True)      # (1.92, '2x400 Tanh'): the paper's net nearest in width
+
+and its figures as we regenerate them from our runs (:data:`FIGURES`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..core.rules import label
-from .experiments import TABLES, WIDTHS, net_label
+from .experiments import AE_ACTIVATION, AE_SIZES, TABLES, WIDTHS, net_label
 
 PAPER_CSV = Path(__file__).with_name("paper_tables.csv")
 CITATION = "*A general feedback alignment strategy for training neural networks* (the paper)."
@@ -66,3 +68,33 @@ def nearest(width, activation, rule, aux=False, family="uniform"):
         if v is not None:
             return v, net
     return None, None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One of the paper's figures as regenerated from our runs: which runs it draws and how.
+    ``kind``: curves (test error per epoch, one line per method), reconstructions or weights (auto-encoders);
+    ``panels``: for curves, the rules of each side-by-side panel (None: one panel with every method)."""
+
+    number: int
+    name: str
+    title: str
+    kind: str
+    experiments: tuple
+    sizes: tuple
+    activation: str
+    panels: tuple = (None,)
+
+
+FIGURES = (
+    Figure(4, "fig4_exp1_2x800_tanh", "Figure 4: Experiment 1, 2x800 tanh", "curves", ("exp1", "baselines"),
+           (784, 800, 800, 10), "tanh"),
+    Figure(5, "fig5_exp2_2x800_tanh", "Figure 5: Experiment 2 (aux errors), 2x800 tanh", "curves",
+           ("exp2", "baselines"), (784, 800, 800, 10), "tanh"),
+    *(Figure(n, f"fig{n}_{kind}_{'-'.join(map(str, s))}", f"Figure {n}: {what}, {'-'.join(map(str, s))}", kind,
+             ("exp3",), s, AE_ACTIVATION)
+      for s in AE_SIZES for n, kind, what in ((6, "reconstructions", "reconstructions"),
+                                              (7, "weights", "first-layer weights"))),
+    Figure(8, "fig8_exp4_families", "Figure 8: 2x800 tanh, feedback families (Experiment 4)", "curves",
+           ("exp4", "baselines"), (784, 800, 800, 10), "tanh", panels=(("dfa",), ("fa",))),
+)

@@ -7,7 +7,7 @@ Writes (``base`` = ``<results>`` for the full protocol, ``<results>/quick`` for 
 - ``REPLICATION.md`` (beside the results folder for the full protocol, in ``base`` for quick), from the
   template ``REPLICATION.template.md`` filled with the real constants of the protocol.
 
-The figures (``base/figures``, :data:`~fa_lab.replication.experiments.FIGURES`) are drawn by the teaching
+The figures (``base/figures``, :data:`~fa_lab.replication.paper.FIGURES`) are drawn by the teaching
 layer (:func:`fa_lab.teaching.plots.save_figures`); the report links the ones it finds.
 """
 
@@ -127,6 +127,29 @@ def _plain_rows(stats, experiment):
             for k, v in sorted(stats.items()) if k[0] == experiment]
 
 
+def table_variant(stats, variant) -> str:
+    """A variant beside the faithful run it changes: one row per (net, method) the variant ran."""
+    v = ex.VARIANTS[variant]
+    digits = 3 if v.variant_of == "exp3" else 2
+    rows = []
+    for (exp, net, method), s in sorted(stats.items()):
+        if exp == variant:
+            p = paper.number(v.variant_of, net, method)
+            rows.append([net, method, "—" if p is None else f"{p:.2f}", ours(stats.get((v.variant_of, net, method)),
+                                                                        digits), ours(s, digits)])
+    return md_table(["Model", "method", "paper", f"faithful ({v.variant_of})", f"variant ({variant})"], rows)
+
+
+def variants_markdown(stats) -> str:
+    """One section per variant that has runs: what it changes, and its table."""
+    out = []
+    for name, v in ex.VARIANTS.items():
+        if any(k[0] == name for k in stats):
+            out.append(f"### {v.title}\n\n{v.note}\n\n{table_variant(stats, name)}")
+    return "## Variants (named changes of the protocol, never mixed into the tables above)\n\n" + "\n".join(out) \
+        if out else ""
+
+
 TABLES = {  # name -> (title, table maker)
     "table2": ("Table 2 — Experiment 1 (output error e), test error %", lambda st: table_strategies(st, "exp1")),
     "table3": ("Table 3 — Experiment 2 (auxiliary LAFS errors eⁱ), test error %", lambda st: table_strategies(st, "exp2")),
@@ -191,7 +214,7 @@ def markdown(records, stats, rows, warnings, protocol, results_dir, md_path, fig
         results_flag="" if str(results_dir) == rs.DEFAULT_DIR else f" --results {results_dir}",
         results_dir=results_dir, batch_size=full["batch_size"], lr=full["lr"], epochs=full["epochs"],
         ae_activation=ex.AE_ACTIVATION, noise_sd=feedback.NOISE_SD, density=feedback.DENSITY, tolerance=TOLERANCE,
-        partial=PARTIAL, claims=claims_markdown(stats, records), tables="".join(f"## {title}\n\n{make(stats)}\n" for title, make in TABLES.values()),
+        partial=PARTIAL, claims=claims_markdown(stats, records), variants=variants_markdown(stats), tables="".join(f"## {title}\n\n{make(stats)}\n" for title, make in TABLES.values()),
         high_train=sum((r.final_train_error or 0) >= 0.01 for r in classifiers), n_classifier=len(classifiers),
         csv_path=rel(base / "replication.csv"), progress=progress_line(records, protocol, rows),
         diverged=_section("Diverged runs", [f"- `{r.run_id}`: {r.diverged}" for r in records if r.diverged]),
@@ -234,7 +257,7 @@ def report(results_dir=rs.DEFAULT_DIR, protocol="full", markdown_path=None, warn
     for name, (_, make) in TABLES.items():
         out[f"{name}.md"] = base / "tables" / f"{name}.md"
         rs.atomic_write_bytes(out[f"{name}.md"], make(stats).encode())
-    figures = [(f, base / "figures" / f"{f.name}.png") for f in ex.FIGURES]
+    figures = [(f, base / "figures" / f"{f.name}.png") for f in paper.FIGURES]
     figures = [(f, p) for f, p in figures if p.exists()]
     text = markdown(records, stats, rows, warnings, protocol, results_dir, md_path, figures)
     rs.atomic_write_bytes(md_path, text.encode())

@@ -228,9 +228,9 @@ def select(records, **criteria) -> list[Record]:
 def current(records, protocol):
     """(records run with the protocol's current settings, the others): a changed batch size, say, makes
     older results stale; they are never mixed into the tables."""
-    want = protocol_settings(protocol)
     keep, stale = [], []
     for r in records:
+        want = protocol_settings(protocol, r.config.experiment)
         (keep if all(getattr(r.config, k) == v for k, v in want.items()) else stale).append(r)
     return keep, stale
 

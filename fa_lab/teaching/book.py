@@ -20,7 +20,8 @@ from ..core.model import build
 from ..core.train import BATCH_SIZE, LR, fit
 from ..replication import paper
 from ..replication import results as rs
-from ..replication.experiments import EXPERIMENTS, FIGURES, LIVE, net_label
+from ..replication.experiments import EXPERIMENTS, LIVE, net_label
+from ..replication.paper import FIGURES
 from ..replication.report import ours
 from ..replication.verdicts import cell_verdict as verdict
 from . import plots

@@ -6,7 +6,7 @@
 - :func:`weights`          first-layer auto-encoder weights as 28×28 tiles (Figure 7)
 - :func:`show_reconstructions`, :func:`show_first_layer`: the same for live models
 - :func:`plot_alignment`   angle of each rule's δWⁱ to BP's gradient per epoch (chapter 11)
-- :func:`save_figures`     the paper's figures (:data:`~fa_lab.replication.experiments.FIGURES`) as PNG files
+- :func:`save_figures`     the paper's figures (:data:`~fa_lab.replication.paper.FIGURES`) as PNG files
 
 Each function draws on a given ``ax``/``fig`` or a new one and returns it.
 """
@@ -19,7 +19,8 @@ import numpy as np
 
 from ..core.rules import PRESETS
 from ..replication import results as rs
-from ..replication.experiments import FIGURES, net_label
+from ..replication.experiments import net_label
+from ..replication.paper import FIGURES
 
 RULE_ORDER = tuple(PRESETS)
 
