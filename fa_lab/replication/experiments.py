@@ -40,6 +40,8 @@ EXP4_RULES = ("fa", "dfa")
 QUICK = {"epochs": 2, "n_train": 3000, "n_test": 1000}
 # the book's live runs (panels, quick cells): about 10 % test error in seconds on one core, not the protocol
 LIVE = {"width": 200, "epochs": 2, "n_train": 20000, "n_test": 2000}
+# auto-encoders learn slowly at the protocol's lr: their live runs use 10x the lr, so 2 epochs give digits, not blobs
+LIVE_AUTOENCODER = {"width": 128, "lr": 0.01}
 ACT_LABELS = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigm"}  # as the paper's tables spell them
 
 
@@ -257,4 +259,4 @@ def group(runs, max_size=None) -> list[list[RunConfig]]:
 
 
 __all__ = ["RunConfig", "Experiment", "configs", "group", "expand", "protocol_settings", "net_label", "config_hash",
-           "EXPERIMENTS", "VARIANTS", "EVERYTHING", "TABLES", "QUICK", "LIVE", "AE_ACTIVATION"]
+           "EXPERIMENTS", "VARIANTS", "EVERYTHING", "TABLES", "QUICK", "LIVE", "LIVE_AUTOENCODER", "AE_ACTIVATION"]

@@ -25,7 +25,7 @@ from ..core.nets import ACTIVATIONS
 from ..core.rules import PRESETS
 from ..core.train import BATCH_SIZE, LR
 from ..replication import paper
-from ..replication.experiments import EXPERIMENTS, LIVE, WIDTHS
+from ..replication.experiments import EXPERIMENTS, LIVE, LIVE_AUTOENCODER, WIDTHS
 from . import book, plots
 
 STATIC_NOTE = ("<small><i>Run trains only in a live Jupyter kernel: on this static page the panel shows a stored "
@@ -54,7 +54,8 @@ class Panel:
         self.experiment, self.autoencoder = experiment, experiment == "exp3"
         self.extra = dict(extra_rules or {})
         widths = (128, 800) if self.autoencoder else tuple(sorted({LIVE["width"], *WIDTHS}))
-        self.width = _dropdown(list(widths), widths[0] if self.autoencoder else LIVE["width"], "hidden width")
+        live = {**LIVE, **(LIVE_AUTOENCODER if self.autoencoder else {})}
+        self.width = _dropdown(list(widths), live["width"], "hidden width")
         self.activation = _dropdown(list(ACTIVATIONS), "sigmoid" if self.autoencoder else "tanh", "activation")
         self.rules = W.SelectMultiple(options=list(PRESETS) + list(self.extra), value=tuple(e.rules[:3]), rows=6,
                                       description="rules", style=STYLE, layout=LAYOUT)
@@ -64,7 +65,7 @@ class Panel:
         self.n_train = _slider(LIVE["n_train"], 1000, 60000, 1000, "train examples")
         self.n_test = _slider(LIVE["n_test"], 1000, 10000, 1000, "test examples")
         self.batch_size = _dropdown([1, 8, 16, 32, 64, 128], BATCH_SIZE, "batch size")
-        self.lr = W.BoundedFloatText(value=LR, min=1e-6, max=1.0, step=1e-4, description="learning rate", style=STYLE,
+        self.lr = W.BoundedFloatText(value=live.get("lr", LR), min=1e-6, max=1.0, step=1e-4, description="learning rate", style=STYLE,
                                      layout=LAYOUT)
         self.seed = W.BoundedIntText(value=0, min=0, max=10**6, description="seed", style=STYLE, layout=LAYOUT)
         self.button = W.Button(description="Run", button_style="primary", icon="play",

@@ -5,6 +5,7 @@
 - :func:`reconstructions`  the 10 fixed test digits and each method's reconstructions (Figure 6)
 - :func:`weights`          first-layer auto-encoder weights as 28×28 tiles (Figure 7)
 - :func:`show_reconstructions`, :func:`show_first_layer`: the same for live models
+- :func:`families`         the feedback families B1–B7: matrices and histograms of their entries
 - :func:`plot_alignment`   angle of each rule's δWⁱ to BP's gradient per epoch (chapter 11)
 - :func:`save_figures`     the paper's figures (:data:`~fa_lab.replication.paper.FIGURES`) as PNG files
 
@@ -164,6 +165,30 @@ def show_reconstructions(models, data, n=10, fig=None):
 def show_first_layer(models, n=6, fig=None):
     """Figure 7 for live models: the first ``n`` rows of W¹ of each model as 28×28 images."""
     return image_grid([(m.name, m.weight(1)[:n].detach().cpu()) for m in models], fig)
+
+
+def families(names=("B1", "B2", "B3", "B4", "B5", "B6", "B7"), shape=(40, 10), seed=0, fig=None):
+    """Each feedback family of Experiment 4 as a matrix (its own colour scale, so B7's small noise shows) over a
+    histogram of its entries (so B1's Gaussian noise and B5's uniform noise around 1 differ), titled with the
+    entries' mean and sd."""
+    import torch
+
+    from ..core.feedback import FAMILIES
+
+    fig = _new_fig(fig, (1.75 * len(names), 4.2))
+    axes = fig.subplots(2, len(names), squeeze=False, gridspec_kw={"height_ratios": [2.2, 1]})
+    for k, name in enumerate(names):
+        B = FAMILIES[name](shape, torch.Generator().manual_seed(seed)).numpy()
+        lim = float(np.abs(B).max()) or 1.0
+        axes[0][k].imshow(B, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
+        axes[0][k].set(title=f"{name}\nmean {B.mean():.2f}, sd {B.std():.3f}", xticks=[], yticks=[])
+        axes[0][k].title.set_fontsize(8)
+        axes[1][k].hist(B.ravel(), bins=40, color="0.35")
+        axes[1][k].set_yticks([])
+        axes[1][k].tick_params(labelsize=7)
+    axes[1][0].set_ylabel("entries", fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 # ---------------------------------------------------------------------------------------------- alignment
