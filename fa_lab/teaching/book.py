@@ -12,6 +12,7 @@ Live runs use :data:`~fa_lab.replication.experiments.LIVE` (a subset of MNIST an
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -197,8 +198,8 @@ def results_figure(experiment, protocol="full", results_dir=None, net=None):
             if not match:
                 raise FaLabError(f"no committed runs of {net!r}; nets: "
                                  f"{', '.join(sorted({r.config.net_name for r in records}))}")
-            f = type(f)(f.number, f.name, f"{f.title.split(',')[0]}, {net}", f.kind, f.experiments,
-                        tuple(match[0].config.sizes), match[0].config.activation, f.panels)
+            f = replace(f, title=f"Figure {f.number} from our runs: {net}", sizes=tuple(match[0].config.sizes),
+                        activation=match[0].config.activation)
         shown = plots.draw(f, records, plt.figure())
     return shown
 
