@@ -204,5 +204,34 @@ def results_figure(experiment, protocol="full", results_dir=None, net=None):
     return shown
 
 
-__all__ = ["quick_data", "run", "quick_check", "alignment_run", "paper_table", "results_table", "results_figure",
+def replication_report(root=ROOT, figures=True):
+    """REPLICATION.md rendered as HTML, its tables styled, its figures embedded (``figures=False``: left out,
+    for a page that shows them otherwise); a note when the report has not been written yet."""
+    import base64
+    import re
+
+    from IPython.display import HTML
+    from markdown_it import MarkdownIt
+
+    path = Path(root) / "REPLICATION.md"
+    if not path.exists():
+        return HTML("<p><i>REPLICATION.md is not written yet: <code>python -m fa_lab report</code>.</i></p>")
+
+    def embed(m):
+        img = (path.parent / m.group(2)).resolve()
+        if not figures:
+            return ""
+        if not img.exists():
+            return f"*(figure missing: {m.group(2)})*"
+        return f'<img alt="{html.escape(m.group(1))}" style="max-width:100%" ' \
+               f'src="data:image/png;base64,{base64.b64encode(img.read_bytes()).decode()}">'
+
+    text = re.sub(r"!\[([^\]]*)\]\(([^)]*)\)", embed, path.read_text())
+    body = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
+    body = body.replace("<table>", '<div style="overflow-x:auto"><table class="fa-table">').replace("</table>",
+                                                                                                   "</table></div>")
+    return HTML(STYLE + body)
+
+
+__all__ = ["replication_report", "quick_data", "run", "quick_check", "alignment_run", "paper_table", "results_table", "results_figure",
            "load_records", "net_label", "EXPERIMENTS", "LIVE"]
