@@ -4,7 +4,8 @@ Pins, bit for bit, the final weights, biases and history of a short seeded run o
 without auxiliary errors), of the feedback families, of the auto-encoder and of a lockstep group, on the
 first MNIST examples. A refactor that changes what training computes fails here.
 
-Regenerate only when a change of numbers is intended (and say why in the commit)::
+Pin new cases with ``python tests/test_golden.py --add`` (it refuses when a pinned case moved). Regenerate
+everything only when a change of numbers is intended (and say why in the commit)::
 
     python tests/test_golden.py --update
 """
@@ -25,13 +26,15 @@ GOLDEN = Path(__file__).with_name("golden.json")
 N_TRAIN, N_TEST, EPOCHS, BATCH = 320, 100, 2, 16
 CLASSIFIER = [784, 24, 16, 10]
 AUTOENCODER = [784, 20, 20, 784]
-AUX_RULES = ("dfa", "s1", "s2", "s3")  # bp and fa use no direct errors, so aux does not apply
+AUX_RULES = ("dfa", "s1", "s2", "s3")
+PAPER_PRESETS = ("bp", "fa", "dfa", "s1", "s2", "s3")
+BEYOND = ("sign", "kp")  # bp and fa use no direct errors, so aux does not apply
 
 
 def cases():
     """name -> list of build() keyword sets trained together (one = a single model)."""
     out = {}
-    for k, rule in enumerate(fa_lab.PRESETS):
+    for k, rule in enumerate(PAPER_PRESETS):
         act = ("tanh", "relu", "sigmoid")[k % 3]
         out[f"{rule}-{act}"] = [dict(sizes=CLASSIFIER, activation=act, rule=rule)]
         if rule in AUX_RULES:
@@ -42,7 +45,10 @@ def cases():
     for rule in ("bp", "dfa", "s1", "s2", "s3"):
         out[f"ae-{rule}"] = [dict(sizes=AUTOENCODER, activation="sigmoid", rule=rule, head="sigmoid")]
     out["lockstep"] = [dict(sizes=CLASSIFIER, activation="tanh", rule=r, aux=a)
-                       for r in fa_lab.PRESETS for a in ((False, True) if r in AUX_RULES else (False,))]
+                       for r in PAPER_PRESETS for a in ((False, True) if r in AUX_RULES else (False,))]
+    for rule in BEYOND:  # beyond the paper: sign symmetry, Kolen–Pollack (learned feedback, weight decay)
+        out[f"{rule}-tanh"] = [dict(sizes=CLASSIFIER, activation="tanh", rule=rule)]
+    out["lockstep-beyond"] = [dict(sizes=CLASSIFIER, activation="tanh", rule=r) for r in ("fa",) + BEYOND]
     return out
 
 
@@ -106,7 +112,14 @@ def test_every_case_is_pinned():
 
 
 if __name__ == "__main__":
-    if "--update" not in sys.argv:
-        sys.exit("usage: python tests/test_golden.py --update   (rewrites tests/golden.json)")
-    GOLDEN.write_text(json.dumps(compute(), indent=1, sort_keys=True) + "\n")
-    print(f"wrote {GOLDEN}")
+    if "--update" not in sys.argv and "--add" not in sys.argv:
+        sys.exit("usage: python tests/test_golden.py --add      (pins new cases; refuses if a pinned one moved)\n"
+                 "       python tests/test_golden.py --update   (rewrites tests/golden.json)")
+    old = json.loads(GOLDEN.read_text()) if GOLDEN.exists() else {}
+    new = compute()
+    if "--add" in sys.argv:  # pin new cases only; every pinned case must still match
+        moved = [k for k in old if new.get(k) != old[k]]
+        if moved:
+            sys.exit(f"pinned cases moved: {moved}; not writing")
+    GOLDEN.write_text(json.dumps(new, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {GOLDEN}: {sorted(set(new) - set(old))} added")

@@ -56,6 +56,8 @@ def hidden_deltas(rule, act, head, fw, W, fb, e, t):
             src = neighbour_delta(j, term.tilde)
             if term.via == "weights":
                 terms.append(src @ W[j])  # (Wʲ⁺¹)ᵀ δa, rows: δa Wʲ⁺¹
+            elif term.via == "sign":
+                terms.append(src @ torch.sign(W[j]))  # sign(Wʲ⁺¹)ᵀ δa
             else:
                 terms.append(src @ T(fb["B_tilde" if term.source == "above" else "B_bar", i + 1]))
         delta[i] = rule.F(terms) * f_prime(i)
@@ -71,6 +73,25 @@ def backward(rule, act, head, fw, W, fb, t):
 def weight_updates(fw, deltas):
     """δWⁱ = δaⁱ (hⁱ⁻¹)ᵀ and δbⁱ = δaⁱ, summed over the examples of the batch (eq. 2)."""
     return [(T(d) @ h, d.sum(-2)) for d, h in zip(deltas, fw.h)]
+
+
+@torch.no_grad()
+def decay(tensors, lr, weight_decay):
+    """The weight-decay part of a step, before the update: X ← (1 − lr·λ) X."""
+    if weight_decay:
+        for x in tensors:
+            x.mul_(1 - lr * weight_decay)
+
+
+@torch.no_grad()
+def learn_feedback(rule, fb, fw, deltas, lr):
+    """Kolen–Pollack: B̃ⁱ ← B̃ⁱ − lr·(δWⁱ⁺¹)ᵀ = B̃ⁱ − lr·(hⁱ)ᵀ δaⁱ⁺¹ for each learned B̃ⁱ (the decay is separate)."""
+    for i in rule.learned:
+        B, h, d = fb["B_tilde", i + 1], fw.h[i + 1], deltas[i + 1]
+        if B.dim() == 2:
+            B.addmm_(h.T, d, alpha=-lr)
+        else:
+            B.baddbmm_(h.transpose(1, 2), d, alpha=-lr)
 
 
 @torch.no_grad()

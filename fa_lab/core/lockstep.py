@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .engine import backward, sgd_step
+from .engine import backward, decay, learn_feedback, sgd_step
 from .errors import FaLabError
 from .nets import Forward, forward
 
@@ -53,18 +53,29 @@ class Lockstep:
             start += len(g)
             self.fb.append(dict(g[0].feedback) if self.single else
                            {key: torch.stack([m.feedback[key] for m in g]) for key in g[0].feedback})
+            if not self.single:  # feedback that learns (Kolen–Pollack) must stay each model's own, as a view
+                for k, m in enumerate(g):
+                    for key in self.fb[-1]:
+                        m.feedback[key] = self.fb[-1][key][k]
 
     def step(self, x, t, lr):
         """One SGD step on a batch for all K models; returns the output logits (K, B, n_out)."""
         fw = forward(self.W, self.b, self.net.act, x)
-        parts = []
+        parts, subs = [], []
         for g, sl, fb in zip(self.groups, self.slices, self.fb):
-            sub = fw if len(self.groups) == 1 else Forward([x] + [h[sl] for h in fw.h[1:]], [a[sl] for a in fw.a])
-            W = self.W if len(self.groups) == 1 else [w[sl] for w in self.W]
-            parts.append(backward(g[0].rule, self.net.act, self.net.head, sub, W, fb, t))
+            subs.append(fw if len(self.groups) == 1 else Forward([x] + [h[sl] for h in fw.h[1:]], [a[sl] for a in fw.a]))
+            parts.append(backward(g[0].rule, self.net.act, self.net.head, subs[-1], self._part(self.W, sl), fb, t))
         deltas = parts[0] if len(parts) == 1 else [torch.cat(ds) for ds in zip(*parts)]
+        for g, sl, fb in zip(self.groups, self.slices, self.fb):  # weight decay (Kolen–Pollack), before the update
+            decay(self._part(self.W, sl) + [fb["B_tilde", i + 1] for i in g[0].rule.learned], lr, g[0].rule.weight_decay)
         sgd_step(self.W, self.b, fw, deltas, lr)
+        for g, fb, sub, d in zip(self.groups, self.fb, subs, parts):
+            learn_feedback(g[0].rule, fb, sub, d, lr)
         return self._stacked(fw.a[-1])
+
+    def _part(self, tensors, sl):
+        """The slice of stacked tensors that belongs to one rule group (all of them for one group or one model)."""
+        return list(tensors) if len(self.groups) == 1 else [w[sl] for w in tensors]
 
     def _stacked(self, out):
         return out.unsqueeze(0) if self.single else out

@@ -26,32 +26,45 @@ from functools import cached_property
 
 from .errors import FaLabError, choose
 
-TERM_NAMES = ("direct", "above", "above~", "above:W", "below", "below~")
 ERRORS = ("output", "auxiliary")
 
 
 @dataclass(frozen=True)
 class Term:
-    """One error term of eq. 4: ``source`` is direct/above/below; ``tilde`` uses δã; ``via`` W or B̃."""
+    """One error term of eq. 4: ``source`` is direct/above/below; ``tilde`` uses δã; ``via`` says what carries
+    the neighbour's delta: a fixed random matrix B̃/B̄ ("feedback"), (Wⁱ⁺¹)ᵀ ("weights", back-propagation) or
+    sign(Wⁱ⁺¹)ᵀ ("sign", sign symmetry); ``learned``: the feedback matrix learns (Kolen–Pollack)."""
 
     source: str
     tilde: bool = False
-    via: str = "feedback"  # "feedback" (a fixed random matrix) or "weights" (Wᵀ, back-propagation)
+    via: str = "feedback"
+    learned: bool = False
 
     @classmethod
     def parse(cls, text) -> "Term":
         if isinstance(text, Term):
             return text
-        choose("error term", text, TERM_NAMES)
-        source = text.split("~")[0].split(":")[0]
-        return cls(source, tilde=text.endswith("~"), via="weights" if text.endswith(":W") else "feedback")
+        return TERMS[choose("error term", text, list(TERMS))]
 
     def __str__(self):
-        return self.source + ("~" if self.tilde else "") + (":W" if self.via == "weights" else "")
+        return next(name for name, t in TERMS.items() if t == self)
 
     def neighbour(self, i):
         """The (0-based) hidden layer whose delta this term reads, for hidden layer i."""
         return {"direct": None, "above": i + 1, "below": i - 1}[self.source]
+
+
+TERMS = {  # the spelling of each term in a rule
+    "direct": Term("direct"),                        # Bⁱ eⁱ                          DFA-type
+    "above": Term("above"),                          # B̃ⁱ δaⁱ⁺¹                       FA-type
+    "above~": Term("above", tilde=True),             # B̃ⁱ δãⁱ⁺¹                       (Table 1, s3)
+    "above:W": Term("above", via="weights"),         # (Wⁱ⁺¹)ᵀ δaⁱ⁺¹                  back-propagation
+    "above:sign": Term("above", via="sign"),         # sign(Wⁱ⁺¹)ᵀ δaⁱ⁺¹              sign symmetry
+    "above:KP": Term("above", learned=True),         # B̃ⁱ δaⁱ⁺¹, B̃ⁱ learned            Kolen–Pollack
+    "below": Term("below"),                          # B̄ⁱ δaⁱ⁻¹
+    "below~": Term("below", tilde=True),             # B̄ⁱ δãⁱ⁻¹
+}
+TERM_NAMES = tuple(TERMS)
 
 
 def mean(terms):
@@ -82,6 +95,7 @@ class Rule:
     layers: tuple  # tuple of tuples of Term, one per hidden layer
     error: str = "output"
     F: callable = field(default=mean, compare=False)
+    weight_decay: float = 0.0  # λ: every step W ← (1 − lr·λ) W − lr·δW, and the same for learned feedback
 
     def __post_init__(self):
         choose("error signal", self.error, ERRORS)
@@ -150,6 +164,11 @@ class Rule:
         return out
 
     @property
+    def learned(self) -> tuple:
+        """0-based hidden layers whose feedback matrix B̃ⁱ learns (Kolen–Pollack terms)."""
+        return tuple(i for i, ts in enumerate(self.layers) if any(t.learned for t in ts))
+
+    @property
     def aux(self) -> bool:
         """True when the direct terms use the layers' auxiliary errors eⁱ (Experiment 2)."""
         return self.error == "auxiliary"
@@ -162,6 +181,7 @@ class Rule:
         """Rows (layer, formula) in the notation of Table 1."""
         e = "eⁱ" if self.error == "auxiliary" else "e"
         sym = {"direct": f"Bⁱ{e}", "above": "B̃ⁱδaⁱ⁺¹", "above~": "B̃ⁱδãⁱ⁺¹", "above:W": "(Wⁱ⁺¹)ᵀδaⁱ⁺¹",
+               "above:sign": "sign(Wⁱ⁺¹)ᵀδaⁱ⁺¹", "above:KP": "B̃ⁱδaⁱ⁺¹ (B̃ⁱ learned)",
                "below": "B̄ⁱδaⁱ⁻¹", "below~": "B̄ⁱδãⁱ⁻¹"}
         rows = []
         for i in reversed(range(self.n_hidden)):
@@ -207,7 +227,23 @@ s1 = _two_hidden("s1", (("direct", "above"), ("direct",)))
 s2 = _two_hidden("s2", (("direct",), ("direct", "below")))
 s3 = _two_hidden("s3", (("direct", "above~"), ("direct", "below~")))
 
-PRESETS = {"bp": bp, "fa": fa, "dfa": dfa, "s1": s1, "s2": s2, "s3": s3}
+KP_DECAY = 0.1  # λ of Kolen–Pollack here: with lr 0.001, W − B̃ᵀ shrinks by 1e-4 per step
+
+
+def sign(n_hidden):
+    """Sign symmetry (Liao, Leibo & Poggio 2016): δaⁱ = sign(Wⁱ⁺¹)ᵀ δaⁱ⁺¹ ⊙ f′(aⁱ): the feedback reads the forward
+    weights' signs, not their values."""
+    return Rule("sign", (("above:sign",),) * n_hidden)
+
+
+def kp(n_hidden):
+    """Kolen–Pollack (Akrout et al. 2019): FA whose B̃ⁱ learns with the same update as (Wⁱ⁺¹)ᵀ,
+    B̃ⁱ ← (1 − lr·λ) B̃ⁱ − lr·(δWⁱ⁺¹)ᵀ, and the same decay λ on every W; then B̃ⁱ − (Wⁱ⁺¹)ᵀ decays to 0."""
+    return Rule("kp", (("above:KP",),) * n_hidden, weight_decay=KP_DECAY)
+
+
+PRESETS = {"bp": bp, "fa": fa, "dfa": dfa, "s1": s1, "s2": s2, "s3": s3, "sign": sign, "kp": kp}
+PAPER_PRESETS = ("bp", "fa", "dfa", "s1", "s2", "s3")  # the rules of the paper; the others go beyond it
 
 
 def label(rule, family="uniform", aux=False) -> str:

@@ -1,0 +1,69 @@
+"""Beyond the paper (issue 14): sign symmetry and Kolen–Pollack on the same engine, checked against their
+equations typed out by hand."""
+
+import math
+
+import pytest
+import torch
+
+import fa_lab
+from fa_lab import Rule
+
+
+def _angle(a, b):
+    return math.degrees(math.acos(float((a * b).sum() / (a.norm() * b.norm()))))
+
+
+def test_sign_symmetry_equals_its_equations(tiny):
+    x, y = tiny([6, 5, 4, 3], 9)
+    m = fa_lab.build([6, 5, 4, 3], "tanh", "sign", dtype="float64", seed=2)
+    W = [m.weight(i) for i in (1, 2, 3)]
+    h1 = torch.tanh(x @ W[0].T + m.bias(1))
+    h2 = torch.tanh(h1 @ W[1].T + m.bias(2))
+    e = torch.softmax(h2 @ W[2].T + m.bias(3), -1) - torch.nn.functional.one_hot(y, 3)
+    d2 = (e @ torch.sign(W[2])) * (1 - h2 ** 2)        # δa² = sign(W³)ᵀ e ⊙ f′(a²)
+    d1 = (d2 @ torch.sign(W[1])) * (1 - h1 ** 2)       # δa¹ = sign(W²)ᵀ δa² ⊙ f′(a¹)
+    want = [d1.T @ x, d2.T @ h1, e.T @ h2]
+    for (got, _), w in zip(m.updates(x, y), want):
+        assert torch.allclose(got, w, atol=1e-12)
+    assert dict(m.rule.describe())["δa¹"] == "sign(W²)ᵀδa² ⊙ f′(a¹)"
+
+
+@pytest.mark.parametrize("k", [1, 3])  # one model, and a lockstep stack of three
+def test_kolen_pollack_step_equals_its_equations(tiny, k):
+    """One SGD step on one batch: W ← (1 − lr·λ)W − lr·δW and B̃ⁱ ← (1 − lr·λ)B̃ⁱ − lr·(δWⁱ⁺¹)ᵀ."""
+    from fa_lab.core.data import MNIST
+
+    x, y = tiny([6, 5, 4, 3], 8)
+    lr, lam = 0.05, 0.5
+    rule = Rule("kp", (("above:KP",),) * 2, weight_decay=lam)
+    models = [fa_lab.build([6, 5, 4, 3], "tanh", rule, dtype="float64", seed=s) for s in range(k)]
+    before = [([w.clone() for w in m.net.W], [m.feedback_matrix("B_tilde", i).clone() for i in (1, 2)],
+               m.updates(x, y), m.net.forward(x)) for m in models]
+    fa_lab.fit(models, MNIST(x, y, x, y), epochs=1, batch_size=8, lr=lr, progress=False, final_train_error=False,
+               seed=0)
+    for m, (W0, B0, upd, fw) in zip(models, before):
+        for i in range(3):
+            assert torch.allclose(m.net.W[i], (1 - lr * lam) * W0[i] - lr * upd[i][0], atol=1e-12)
+        for i in (1, 2):  # B̃ⁱ learns like (Wⁱ⁺¹)ᵀ: the same update, transposed
+            want = (1 - lr * lam) * B0[i - 1] - lr * upd[i][0].T
+            assert torch.allclose(m.feedback_matrix("B_tilde", i), want, atol=1e-12)
+
+
+def test_kolen_pollack_aligns_its_feedback_with_the_forward_weights():
+    """On a small problem KP's B̃ⁱ turns towards (Wⁱ⁺¹)ᵀ (below 10°) while FA's stays far from it."""
+    torch.set_num_threads(1)
+    d = fa_lab.load_mnist().subset(2000, 500)
+    kp = Rule("kp", (("above:KP",),) * 2, weight_decay=2.0)
+    models = [fa_lab.build([784, 50, 50, 10], "tanh", r, seed=0) for r in ("fa", kp)]
+    fa_lab.fit(models, d, epochs=4, lr=0.005, progress=False)
+    fa_angles, kp_angles = ([_angle(m.feedback_matrix("B_tilde", i), m.weight(i + 1).T) for i in (1, 2)]
+                            for m in models)
+    assert max(kp_angles) < 10 and min(fa_angles) > 45, (kp_angles, fa_angles)
+
+
+def test_term_spellings_round_trip():
+    for name, term in fa_lab.core.rules.TERMS.items():
+        assert str(term) == name and fa_lab.Term.parse(name) == term
+    assert fa_lab.get_rule("kp", 3).learned == (0, 1, 2) and fa_lab.get_rule("sign", 2).learned == ()
+    assert fa_lab.build([6, 5, 4, 3], rule="sign").feedback == {}  # sign symmetry needs no feedback matrix
