@@ -67,3 +67,30 @@ def test_term_spellings_round_trip():
         assert str(term) == name and fa_lab.Term.parse(name) == term
     assert fa_lab.get_rule("kp", 3).learned == (0, 1, 2) and fa_lab.get_rule("sign", 2).learned == ()
     assert fa_lab.build([6, 5, 4, 3], rule="sign").feedback == {}  # sign symmetry needs no feedback matrix
+
+
+def test_alignment_diagnostics_per_layer(tiny):
+    x, y = tiny([6, 5, 4, 3], 20)
+    bp_rows = fa_lab.build([6, 5, 4, 3], "tanh", "bp", dtype="float64").alignment(x, y)
+    assert all(r["angle"] < 1e-5 and abs(r["norm_ratio"] - 1) < 1e-9 and r["example_angle_mean"] < 1e-5
+               for r in bp_rows)
+    assert [r["feedback_angle"] for r in bp_rows] == [None] * 3
+    dfa = fa_lab.build([6, 5, 4, 3], "tanh", "dfa", dtype="float64")
+    rows = dfa.alignment(x, y)
+    W = dfa.net.W
+    assert abs(rows[0]["feedback_angle"] - _angle(dfa.feedback_matrix("B", 1), W[1].T @ W[2].T)) < 1e-9
+    assert abs(rows[1]["feedback_angle"] - _angle(dfa.feedback_matrix("B", 2), W[2].T)) < 1e-9
+    assert rows[2]["feedback_angle"] is None and rows[0]["example_angle_sd"] > 0
+    sign_rows = fa_lab.build([6, 5, 4, 3], "tanh", "sign", dtype="float64").alignment(x, y)
+    assert 0 < sign_rows[0]["feedback_angle"] < 90
+
+
+def test_alignment_probe_records_every_epoch():
+    from fa_lab.core.alignment import AlignmentProbe
+
+    d = fa_lab.load_mnist().subset(320, 100)
+    models = [fa_lab.build([784, 20, 20, 10], "tanh", r) for r in ("fa", "kp")]
+    hs = fa_lab.fit(models, d, epochs=2, progress=False, callbacks=AlignmentProbe(models, d, n=64))
+    for h in hs:
+        assert len(h.alignment) == 3 and len(h.alignment[0]) == 3  # epochs 0, 1, 2 × weight layers
+        assert h.alignment[0][0]["angle"] > 0

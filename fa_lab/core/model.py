@@ -11,7 +11,6 @@ This is the public face of the library::
 
 from __future__ import annotations
 
-import math
 
 import torch
 
@@ -19,7 +18,7 @@ from .engine import backward, weight_updates
 from .errors import FaLabError, choose
 from .feedback import KINDS, Feedback, shape_of
 from .nets import Net
-from .rules import bp, get_rule, label
+from .rules import get_rule, label
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -136,13 +135,14 @@ class Model:
 
     def angles(self, x, y=None):
         """Angle in degrees between this rule's δWⁱ and BP's gradient, for i = 1..ℓ."""
-        mine = self.updates(x, y)
-        grad = self.updates(x, y, rule=bp(self.net.n_hidden))
-        out = []
-        for (a, _), (g, _) in zip(mine, grad):
-            cos = (a * g).sum() / (a.norm() * g.norm()).clamp_min(1e-30)
-            out.append(math.degrees(math.acos(float(cos.clamp(-1, 1)))))
-        return out
+        return [row["angle"] for row in self.alignment(x, y)]
+
+    def alignment(self, x, y=None):
+        """Per weight layer: angle to BP's gradient, norm ratio, per-example angles, feedback angle
+        (:mod:`fa_lab.core.alignment`)."""
+        from .alignment import measure
+
+        return measure(self, *self._batch(x, y))
 
     def loss(self, x, y=None):
         """Summed loss over the batch (cross-entropy, or ½‖x − x̂‖² for auto-encoders)."""

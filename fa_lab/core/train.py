@@ -40,6 +40,7 @@ class History:
     final_train_error: float | None = None
     diverged: str | None = None
     warning: str | None = None  # e.g. a final error at chance level: nothing was learned
+    alignment: list = field(default_factory=list)  # per epoch (0 = before training): per-layer rows (alignment.py)
 
     @property
     def epochs(self):

@@ -106,6 +106,7 @@ class Record:
     device: str = "cpu"
     device_name: str | None = None
     threads: int | None = None
+    alignment: list = field(default_factory=list)  # per epoch, per weight layer (fa_lab.core.alignment)
     finished_at: str | None = None
     versions: dict = field(default_factory=dict)
     git_commit: str | None = None
@@ -122,7 +123,7 @@ class Record:
         ``facts``: :func:`device_facts`)."""
         final = history.test_error[-1] if history.test_error and not history.diverged else None
         return cls(cfg, history.train_error, history.test_error, final, history.final_train_error, history.diverged,
-                   history.train_loss, history.epoch_time, wall, list(group_ids),
+                   history.train_loss, history.epoch_time, wall, list(group_ids), alignment=history.alignment,
                    finished_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                    **facts, **env)
 
@@ -156,7 +157,7 @@ class Record:
                   path=path)
         if rec.final_test_error is None and not rec.diverged:
             raise ValueError("final_test_error is missing but the run did not diverge")
-        for k in ("train_loss", "epoch_time", "wall_time_s", "group", "device", "device_name", "threads",
+        for k in ("train_loss", "epoch_time", "wall_time_s", "group", "device", "device_name", "threads", "alignment",
                   "finished_at", "versions", "git_commit", "host"):
             if d.get(k) is not None:
                 setattr(rec, k, d[k])

@@ -47,6 +47,7 @@ def run_group(config_dicts, results_dir, device="auto", threads=None, progress=T
     """Train one lockstep group and write each run's result atomically; returns [(run_id, final, diverged)]."""
     import torch
 
+    from ..core.alignment import AlignmentProbe
     from ..core.data import load_mnist
     from ..core.model import resolve_device
     from ..core.train import fit
@@ -68,7 +69,7 @@ def run_group(config_dicts, results_dir, device="auto", threads=None, progress=T
 
     t0 = time.perf_counter()
     hists = fit(models, data, ref.epochs, ref.batch_size, ref.lr, ref.seed, reduction=ref.reduction,
-                progress=progress, callbacks=None if progress else lines)
+                progress=progress, callbacks=[AlignmentProbe(models, data)] + ([] if progress else [lines]))
     wall = time.perf_counter() - t0
     env, facts = env or environment(), device_facts(device)
     ids = [c.run_id for c in cfgs]
