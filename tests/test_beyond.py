@@ -94,3 +94,25 @@ def test_alignment_probe_records_every_epoch():
     for h in hs:
         assert len(h.alignment) == 3 and len(h.alignment[0]) == 3  # epochs 0, 1, 2 × weight layers
         assert h.alignment[0][0]["angle"] > 0
+
+
+def test_strategies_generalise_to_any_depth_and_reduce_to_table1():
+    R = fa_lab.core.rules
+    assert R.s1(2) == Rule("s1", (("direct", "above"), ("direct",)))   # Table 1
+    assert R.s2(2) == Rule("s2", (("direct",), ("direct", "below")))
+    assert R.s3(2) == Rule("s3", (("direct", "above~"), ("direct", "below~")))
+    assert R.s1(4).order == (3, 2, 1, 0) and R.s2(4).order == (0, 1, 2, 3)
+    assert [len(ts) for ts in R.s3(4).layers] == [2, 3, 3, 2]
+    assert all(f(1) == Rule(f(1).name, (("direct",),)) for f in (R.s1, R.s2, R.s3))  # one hidden layer: DFA
+
+
+def test_s3_middle_layer_of_a_deep_net_equals_its_equation(tiny):
+    x, y = tiny([6, 5, 5, 5, 3], 9)
+    m = fa_lab.build([6, 5, 5, 5, 3], "tanh", "s3", dtype="float64", seed=1)
+    fw = m.net.forward(x)
+    e = torch.softmax(fw.a[-1], -1) - torch.nn.functional.one_hot(y, 3)
+    fp = [1 - h ** 2 for h in fw.h[1:]]
+    tilde = [(e @ m.feedback_matrix("B", i).T) * fp[i - 1] for i in (1, 2, 3)]  # δãⁱ = Bⁱe ⊙ f′(aⁱ)
+    want = (e @ m.feedback_matrix("B", 2).T + tilde[2] @ m.feedback_matrix("B_tilde", 2).T
+            + tilde[0] @ m.feedback_matrix("B_bar", 2).T) / 3 * fp[1]
+    assert torch.allclose(m.deltas(x, y)[1], want, atol=1e-12)

@@ -212,20 +212,27 @@ def dfa(n_hidden):
     return Rule("dfa", (("direct",),) * n_hidden)
 
 
-def _two_hidden(name, layers):
-    def make(n_hidden):
-        if n_hidden != 2:
-            raise FaLabError(f"strategy {name!r} (Table 1) is defined for nets with exactly 2 hidden layers, "
-                             f"this net has {n_hidden}; write your own Rule for other depths")
-        return Rule(name, layers)
-    make.__doc__ = f"Strategy {name} of Table 1 (two hidden layers)."
-    return make
+# Table 1 generalised to ℓ hidden layers (layers listed bottom-up; at ℓ = 2 these are Table 1 exactly):
+def s1(n_hidden):
+    """Strategy s1: the top hidden layer takes its DFA term alone; every layer below averages its DFA term with
+    the FA term from the layer above, δaⁱ = F(Bⁱe, B̃ⁱδaⁱ⁺¹) ⊙ f′(aⁱ) (computed top-down). Table 1 at ℓ = 2."""
+    return Rule("s1", (("direct", "above"),) * (n_hidden - 1) + (("direct",),))
 
 
-# Table 1, layers listed bottom-up: (δa¹ terms, δa² terms)
-s1 = _two_hidden("s1", (("direct", "above"), ("direct",)))
-s2 = _two_hidden("s2", (("direct",), ("direct", "below")))
-s3 = _two_hidden("s3", (("direct", "above~"), ("direct", "below~")))
+def s2(n_hidden):
+    """Strategy s2: the bottom hidden layer takes its DFA term alone; every layer above averages its DFA term
+    with the FA term from the layer below, δaⁱ = F(Bⁱe, B̄ⁱδaⁱ⁻¹) ⊙ f′(aⁱ) (computed bottom-up). Table 1 at ℓ = 2."""
+    return Rule("s2", (("direct",),) + (("direct", "below"),) * (n_hidden - 1))
+
+
+def s3(n_hidden):
+    """Strategy s3: every hidden layer averages its DFA term with the DFA-only deltas δã of both neighbours
+    (where it has them), δaⁱ = F(Bⁱe, B̃ⁱδãⁱ⁺¹, B̄ⁱδãⁱ⁻¹) ⊙ f′(aⁱ): no layer waits for another. Table 1 at ℓ = 2."""
+    if n_hidden == 1:
+        return Rule("s3", (("direct",),))
+    return Rule("s3", (("direct", "above~"),) + (("direct", "above~", "below~"),) * (n_hidden - 2)
+                + (("direct", "below~"),))
+
 
 KP_DECAY = 0.1  # λ of Kolen–Pollack here: with lr 0.001, W − B̃ᵀ shrinks by 1e-4 per step
 
