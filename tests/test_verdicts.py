@@ -91,3 +91,20 @@ def test_variants_are_named_runs_beside_the_faithful_ones(tmp_path):
     assert "| 784-800-800-784 | bp | — | — | 0.800 (n=1) |" in md
     rows = (tmp_path / "replication.csv").read_text()
     assert "2.1000" not in rows  # the variant never fills a paper cell
+
+
+def test_deep_experiment_keeps_aux_and_output_error_apart(tmp_path):
+    from fa_lab.replication import results as rs
+    from fa_lab.replication.report import report
+
+    runs = ex.configs("deep")
+    assert len(runs) == 2 * (3 + 3 + 3) and {r.sizes[1:-1] for r in runs} == {(400,) * 4, (240,) * 7}
+    s1 = [r for r in runs if r.rule == "s1" and r.sizes[1] == 400]
+    assert len({r.cell for r in s1}) == 2 and ex.configs("exp2")[0].cell[2] == "s1"
+    for cfg, err in zip(s1, (2.5, 2.1)):
+        rs.atomic_write_json(rs.run_path(tmp_path, "full", "deep", cfg.run_id),
+                             {"run_id": cfg.run_id, "config": cfg.as_dict(), "test_error": [err], "train_error": [0.0],
+                              "final_test_error": err})
+    report(tmp_path, "full", markdown_path=tmp_path / "R.md")
+    md = (tmp_path / "R.md").read_text()
+    assert "## Beyond the paper" in md and "| 4x400 Tanh | — | — | — | 2.50 (n=1) | — | — | 2.10 (n=1) |" in md

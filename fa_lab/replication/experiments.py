@@ -82,7 +82,14 @@ VARIANTS = {e.name: e for e in (
                note="BP was still improving at epoch 100 of the faithful run; this variant trains every rule "
                     "3x longer to see whether BP's deficit is slow convergence."),
 )}
-EVERYTHING = {**EXPERIMENTS, **VARIANTS}
+DEEP_SIZES = ((784, 400, 400, 400, 400, 10), (784, *(240,) * 7, 10))
+DEEP_RULES = ("bp", "fa", "dfa") + STRATEGIES
+BEYOND = {e.name: e for e in (
+    Experiment("deep", "Beyond the paper: the strategies on deep nets (4x400, 7x240 tanh)", None, (), DEEP_RULES,
+               note="s1-s3 generalised to any depth (fa_lab.core.rules); each strategy with the output error and "
+                    "with auxiliary errors, beside BP, FA and DFA."),
+)}
+EVERYTHING = {**EXPERIMENTS, **VARIANTS, **BEYOND}
 
 
 def net_label(sizes, activation, head="softmax") -> str:
@@ -152,8 +159,10 @@ class RunConfig:
 
     @property
     def cell(self) -> tuple:
-        """(experiment, net, method): the cell of a table this run is one seed of."""
-        return (self.experiment, self.net_name, self.method)
+        """(experiment, net, method): the cell of a table this run is one seed of. The method is marked
+        '(aux)' unless the experiment implies auxiliary errors (Experiment 2, as in the paper's Table 3)."""
+        implied = EVERYTHING[self.experiment].aux if self.experiment in EVERYTHING else False
+        return (self.experiment, self.net_name, label(self.rule, self.family, self.aux and not implied))
 
     @property
     def run_id(self) -> str:
@@ -200,6 +209,9 @@ def _runs(experiment, ae_activation):
     if experiment == "exp4-sd0.1":
         return [((784, 800, 800, 10), "tanh", "softmax", r, False, f, (("sd", 0.1),)) for r in EXP4_RULES
                 for f in NOISY_FAMILIES]
+    if experiment == "deep":
+        return [(s, "tanh", "softmax", r, aux, "uniform") for s in DEEP_SIZES for r in DEEP_RULES
+                for aux in ((False, True) if r in STRATEGIES else (False,))]
     if experiment == "exp3-300ep":
         return [(AE_SIZES[-1], ae_activation, "sigmoid", r, False, "uniform") for r in AE_RULES]
     if experiment in ("exp1", "exp2"):
@@ -210,17 +222,19 @@ def _runs(experiment, ae_activation):
         return [(s, ae_activation, "sigmoid", r, False, "uniform") for s in AE_SIZES for r in AE_RULES]
     if experiment == "exp4":
         return [((784, 800, 800, 10), "tanh", "softmax", r, False, f) for r in EXP4_RULES for f in FAMILY_NAMES]
-    raise FaLabError(f"unknown experiment {experiment!r}; valid choices: {', '.join(EVERYTHING)}, all, variants")
+    raise FaLabError(f"unknown experiment {experiment!r}; valid choices: {', '.join(EVERYTHING)}, all, variants, "
+                     f"beyond")
 
 
 def expand(names) -> list[str]:
-    """Experiment names with 'all' (the paper's experiments) and 'variants' expanded, each once."""
+    """Experiment names with 'all' (the paper's experiments), 'variants' and 'beyond' expanded, each once."""
     names = [names] if isinstance(names, str) else list(names)
     out = []
     for n in names:
-        for e in {"all": EXPERIMENTS, "variants": VARIANTS}.get(n, [n]):
+        for e in {"all": EXPERIMENTS, "variants": VARIANTS, "beyond": BEYOND}.get(n, [n]):
             if e not in EVERYTHING:
-                raise FaLabError(f"unknown experiment {e!r}; valid choices: {', '.join(EVERYTHING)}, all, variants")
+                raise FaLabError(f"unknown experiment {e!r}; valid choices: {', '.join(EVERYTHING)}, all, variants, "
+                                 f"beyond")
             if e not in out:
                 out.append(e)
     return out
@@ -259,4 +273,4 @@ def group(runs, max_size=None) -> list[list[RunConfig]]:
 
 
 __all__ = ["RunConfig", "Experiment", "configs", "group", "expand", "protocol_settings", "net_label", "config_hash",
-           "EXPERIMENTS", "VARIANTS", "EVERYTHING", "TABLES", "QUICK", "LIVE", "LIVE_AUTOENCODER", "AE_ACTIVATION"]
+           "EXPERIMENTS", "VARIANTS", "BEYOND", "EVERYTHING", "TABLES", "QUICK", "LIVE", "LIVE_AUTOENCODER", "AE_ACTIVATION"]
