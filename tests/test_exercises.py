@@ -219,3 +219,60 @@ def test_module_size():
         for node in ast.walk(ast.parse(src)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 assert node.end_lineno - node.lineno + 1 <= 60, (mod.__name__, node.name)
+
+
+# ---------------------------------------------------------------- the book's exercises and the teacher's version
+def _teacher():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "teacher_notebooks.py"
+    spec = importlib.util.spec_from_file_location("teacher_notebooks", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _book():
+    from pathlib import Path
+
+    nbformat = pytest.importorskip("nbformat")
+    for path in sorted((Path(__file__).resolve().parents[1] / "book").glob("*.ipynb")):
+        yield path.name, nbformat.read(path, as_version=4)
+
+
+def test_students_get_stubs_and_every_stub_has_a_solution():
+    teacher, seen = _teacher(), set()
+    for name, nb in _book():
+        assert "```{exercise}" not in "".join(c.source for c in nb.cells), f"{name}: use the gated exercise-start"
+        for label, (stubs, sols) in teacher._blocks(nb.cells).items():
+            seen.add(label)
+            assert sols, f"{name} {label}: no code in its solution block"
+            for k in stubs:
+                src = nb.cells[k].source
+                if "check_" in src:  # a checked exercise: the stub must not hold the answer
+                    assert teacher.MARK in src and "\n    ...\n" in src or "= None  " + teacher.MARK in src, src
+                    assert any("not implemented yet" in str(o) for o in nb.cells[k].outputs), (name, label)
+    assert {"ex-bp-delta", "ex-fa-delta", "ex-dfa-delta", "ex-aux-error", "ex-s1-rule", "ex-own-strategy", "ex-family",
+            "ex-alignment-family"} <= seen
+
+
+def test_teacher_version_fills_the_stubs_and_passes_the_checkers():
+    import ast
+
+    teacher, checked = _teacher(), 0
+    for name, nb in _book():
+        teacher.teacher_version(nb)
+        env = {"fa_lab": fa_lab, "display": lambda *a: None}
+        for cell in nb.cells:
+            if cell.cell_type != "code" or not cell.source.startswith("# teacher's version"):
+                continue
+            assert teacher.MARK not in cell.source
+            if "check_" not in cell.source:
+                continue
+            body = ast.parse(cell.source).body
+            exec(compile(ast.Module(body[:-1], []), name, "exec"), env)
+            v = eval(compile(ast.Expression(body[-1].value), name, "eval"), env)
+            assert v and v.message.startswith("correct"), (name, v)
+            checked += 1
+    assert checked >= 7
