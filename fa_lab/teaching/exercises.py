@@ -9,9 +9,12 @@ Every student function works on ONE example in the paper's orientation (column v
 
     check_dfa_delta(dfa_delta)             # -> Verdict: "correct: ..." or what is wrong
 
-A checker returns a :class:`Verdict` (truthy when right) whose text is what a notebook shows.
-Wrong answers are diagnosed against the usual slips: wrong shape, off by a transpose,
-missing f′, wrong sign, a forgotten softmax, layers listed top-down, ...
+A checker returns a :class:`Verdict` (truthy when right) whose text is what a notebook shows; it
+never raises on the student's code. A stub (a body of ``...``, ``return None`` or
+``raise NotImplementedError``) gets "not implemented yet"; wrong answers are diagnosed against
+the usual slips: wrong shape, off by a transpose, missing f′, wrong sign, a forgotten softmax,
+layers listed top-down, a feedback family without its noise or identity part, ...
+The diagnosis itself lives in the private module ``_diagnose``.
 """
 
 from __future__ import annotations
@@ -24,106 +27,61 @@ import torch
 from ..core.errors import FaLabError
 from ..core.feedback import FAMILIES
 from ..core.model import build
-from ..core.rules import PRESETS, Rule, get_rule
+from ..core.rules import Rule, get_rule
+from ._diagnose import (ACTS, SIZES, TODO, as_tensor, attempt, cases, describe, diagnose, family_problem, forward, same,
+                        todo)
 
 __all__ = ["Verdict", "check_bp_delta", "check_fa_delta", "check_dfa_delta", "check_aux_error", "check_strategy",
            "check_family", "autograd_check", "expect"]
 
-ACTS = ("tanh", "sigmoid", "relu")
-# square hidden layers, so that a forgotten transpose still has the right shape and must be caught by value
-SIZES = (7, 5, 5, 3)
-
 
 @dataclass
 class Verdict:
-    """The checker's answer: ``ok`` and a one-paragraph explanation."""
+    """The checker's answer: ``ok`` and a one-paragraph explanation (``todo``: the answer is still a stub)."""
 
     ok: bool
     message: str
+
+    @property
+    def todo(self):
+        return self.message.startswith(TODO)
 
     def __bool__(self):
         return self.ok
 
     def __repr__(self):
-        return ("✔ " if self.ok else "✘ ") + self.message
+        return ("✔ " if self.ok else "✎ " if self.todo else "✘ ") + self.message
 
     def _repr_html_(self):
-        colour = "#1a7f37" if self.ok else "#cf222e"
+        colour = "#1a7f37" if self.ok else "#9a6700" if self.todo else "#cf222e"
         return f'<div style="color:{colour};font-weight:bold">{self!r}</div>'
 
 
-def _cases(n=6, aux=False, rule="bp"):
-    """Tiny nets (one per activation and seed) with one random example each, in float64."""
-    for k in range(n):
-        act = ACTS[k % len(ACTS)]
-        m = build(list(SIZES), act, rule, aux=aux, seed=k, dtype="float64")
-        g = torch.Generator().manual_seed(100 + k)
-        x = torch.rand(1, SIZES[0], generator=g, dtype=torch.float64)
-        y = torch.randint(0, SIZES[-1], (1,), generator=g)
-        yield m, x, y
-
-
-def _forward(m, x):
-    fw = m.net.forward(x)
-    fprime = [m.net.act.df(a, h)[0] for a, h in zip(fw.a[:-1], fw.h[1:])]
-    return fw, fprime
-
-
-def _as_vector(out, what):
-    if not isinstance(out, torch.Tensor):
-        try:
-            out = torch.as_tensor(out, dtype=torch.float64)
-        except Exception:
-            return None, f"{what} must return a tensor, got {type(out).__name__}"
-    return out.to(torch.float64), None
-
-
-def _try(f):
-    """A candidate wrong answer, or None where its shapes do not fit (then the slip would raise instead)."""
+def _run(fn, args, what):
+    """(output, None) or (None, Verdict) when ``fn`` is a stub or raises."""
+    if fn is None or fn is Ellipsis:
+        return None, Verdict(False, todo(what))
     try:
-        return f()
-    except RuntimeError:
-        return None
-
-
-def _same(a, b):
-    return a.shape == b.shape and torch.allclose(a, b, rtol=1e-6, atol=1e-9)
-
-
-def _diagnose(out, want, wrong, what):
-    """Compare ``out`` with ``want``; ``wrong`` maps a description of a slip to the tensor it would give."""
-    out, err = _as_vector(out, what)
-    if err:
-        return err
-    if out.dim() == 2 and 1 in out.shape and out.numel() == want.numel():
-        return (f"{what} returned shape {tuple(out.shape)}; the book works with 1-D vectors, expected shape "
-                f"{tuple(want.shape)} (drop the extra dimension, e.g. with .reshape(-1))")
-    if out.shape != want.shape:
-        hint = "".join(f" This is the shape of {name}." for name, t in wrong.items() if t is not None
-                       and tuple(t.shape) == tuple(out.shape))
-        return f"{what} returned shape {tuple(out.shape)}, expected {tuple(want.shape)}.{hint}"
-    if _same(out, want):
-        return None
-    for name, t in wrong.items():
-        if t is not None and _same(out, t):
-            return f"{what} is off: your result equals {name}."
-    if _same(out, -want):
-        return f"{what} has the wrong sign: the update direction is δa, and SGD subtracts it later."
-    rel = float((out - want).norm() / want.norm().clamp_min(1e-30))
-    return f"{what} has the right shape but the wrong values (relative error {rel:.2g})."
+        out = fn(*args)
+    except NotImplementedError:
+        return None, Verdict(False, todo(what, fn))
+    except Exception as exc:  # the student's code raised: say where
+        shapes = [tuple(a.shape) if isinstance(a, torch.Tensor) else a for a in args]
+        return None, Verdict(False, f"your function raised {type(exc).__name__}: {exc} (argument shapes: {shapes}).")
+    if out is None or out is Ellipsis:
+        return None, Verdict(False, todo(what, fn))
+    return out, None
 
 
 def _check(fn, what, make, n=6, hint="", **case_kw):
     """Run ``fn`` on ``n`` tiny nets; ``make(m, x, y)`` gives (args, want, wrong); ``hint`` is added when
     the student's code raises (usually a shape mismatch)."""
-    for k, (m, x, y) in enumerate(_cases(n, **case_kw)):
+    for k, (m, x, y) in enumerate(cases(n, **case_kw)):
         args, want, wrong = make(m, x, y)
-        try:
-            out = fn(*args)
-        except Exception as exc:  # the student's code raised: say where
-            return Verdict(False, f"your function raised {type(exc).__name__}: {exc} "
-                                  f"(argument shapes: {[tuple(a.shape) for a in args]}).{hint}")
-        problem = _diagnose(out, want, wrong, what)
+        out, verdict = _run(fn, args, what)
+        if verdict is not None:
+            return verdict if verdict.todo else Verdict(False, verdict.message + hint)
+        problem = diagnose(out, want, wrong, what)
         if problem:
             return Verdict(False, problem + f" [net {list(m.sizes)}, activation {m.net.act.name}, seed {k}]")
     return Verdict(True, f"correct: {what} matches the engine on {n} random nets (tanh, sigmoid, relu).")
@@ -135,12 +93,12 @@ def check_bp_delta(fn, n=6):
 
     def make(m, x, y):
         d = [t[0] for t in m.deltas(x, y)]
-        _, fp = _forward(m, x)
+        _, fp = forward(m, x)
         i = m.seed % 2  # alternate hidden layers 1 (W² square: a transpose slip keeps the shape) and 2
         W, dn = m.weight(i + 2), d[i + 1]
         wrong = {"(Wⁱ⁺¹)ᵀ δaⁱ⁺¹ without ⊙ f′(aⁱ): the derivative of the activation is missing": W.T @ dn,
-                 "Wⁱ⁺¹ δaⁱ⁺¹ ⊙ f′(aⁱ): off by a transpose, use W_next.T": _try(lambda: (W @ dn) * fp[i]),
-                 "Wⁱ⁺¹ δaⁱ⁺¹ without transpose and without f′": _try(lambda: W @ dn)}
+                 "Wⁱ⁺¹ δaⁱ⁺¹ ⊙ f′(aⁱ): off by a transpose, use W_next.T": attempt(lambda: (W @ dn) * fp[i]),
+                 "Wⁱ⁺¹ δaⁱ⁺¹ without transpose and without f′": attempt(lambda: W @ dn)}
         return (W, dn, fp[i]), d[i], wrong
 
     return _check(fn, "the BP delta", make, n,
@@ -153,12 +111,12 @@ def check_fa_delta(fn, n=6):
 
     def make(m, x, y):
         d = [t[0] for t in m.deltas(x, y)]
-        _, fp = _forward(m, x)
+        _, fp = forward(m, x)
         i = m.seed % 2  # B̃¹ is square, B̃² is (n₂, n_out): the top hidden layer reads e itself
         B, dn = m.feedback_matrix("B_tilde", i + 1), d[i + 1]
         W = m.weight(i + 2)
         wrong = {"B̃ δaⁱ⁺¹ without ⊙ f′(aⁱ): the derivative of the activation is missing": B @ dn,
-                 "B̃ᵀ δaⁱ⁺¹ ⊙ f′(aⁱ): off by a transpose; B̃ⁱ is already (nᵢ, nᵢ₊₁), use it as it is": _try(lambda: (B.T @ dn) * fp[i]),
+                 "B̃ᵀ δaⁱ⁺¹ ⊙ f′(aⁱ): off by a transpose; B̃ⁱ is already (nᵢ, nᵢ₊₁), use it as it is": attempt(lambda: (B.T @ dn) * fp[i]),
                  "(Wⁱ⁺¹)ᵀ δaⁱ⁺¹ ⊙ f′(aⁱ): that is back-propagation; FA uses the fixed B̃ⁱ": (W.T @ dn) * fp[i]}
         return (B, dn, fp[i]), d[i], wrong
 
@@ -172,7 +130,7 @@ def check_dfa_delta(fn, n=6):
 
     def make(m, x, y):
         d = [t[0] for t in m.deltas(x, y)]
-        _, fp = _forward(m, x)
+        _, fp = forward(m, x)
         i = (m.seed % 2)  # alternate between hidden layers 1 and 2
         B, e = m.feedback_matrix("B", i + 1), d[-1]
         wrong = {"Bⁱ e without ⊙ f′(aⁱ): the derivative of the activation is missing": B @ e}
@@ -192,12 +150,12 @@ def check_aux_error(fn, n=6):
 
     def make(m, x, y):
         d = [t[0] for t in m.deltas(x, y)]
-        fw, fp = _forward(m, x)
+        fw, fp = forward(m, x)
         i = m.seed % 2
         B, h = m.feedback_matrix("B", i + 1), fw.h[i + 1][0]
         t = torch.nn.functional.one_hot(y, m.sizes[-1])[0].to(torch.float64)
         want = torch.softmax(B.T @ h, 0) - t
-        assert _same((B @ want) * fp[i], d[i]), "engine and reference disagree"  # the engine is the judge
+        assert same((B @ want) * fp[i], d[i]), "engine and reference disagree"  # the engine is the judge
         wrong = {"(Bⁱ)ᵀ hⁱ − y: the softmax of the auxiliary logits is missing": B.T @ h - t,
                  "softmax((Bⁱ)ᵀ hⁱ): the target y was not subtracted": torch.softmax(B.T @ h, 0),
                  "the output error e = ŷ − y: this is Experiment 1's signal, not the layer's own auxiliary error":
@@ -219,6 +177,9 @@ def check_strategy(rule, target="s1", n=4):
 
     Compared both as data (the terms per layer) and as numbers (δa of every layer on tiny nets).
     """
+    if rule is None or rule is Ellipsis:
+        return Verdict(False, f"{TODO}: your rule is still None. Replace the None after '# your code here' with "
+                              f"a fa_lab.Rule, then run the cell again.")
     if not isinstance(rule, Rule):
         return Verdict(False, f"expected a fa_lab.Rule, got {type(rule).__name__}; "
                               f"write e.g. Rule('mine', layers=(('direct',), ('direct',)))")
@@ -256,40 +217,29 @@ def check_strategy(rule, target="s1", n=4):
 
 # ---------------------------------------------------------------- chapter 10: a feedback family
 def check_family(fn, name="B2", shape=(40, 10)):
-    """``fn(shape, generator) -> tensor`` should draw family ``name`` (B1..B7, uniform) like the library.
+    """``fn(shape, generator) -> tensor`` should draw family ``name`` (uniform, B1..B7) like the library.
 
-    Deterministic families (B2) must match exactly; random ones are compared by their statistics
-    (mean, standard deviation, fraction of ones) on a large draw.
+    Checked on ``shape``, its transpose and (300, 200), by what the family is defined by: its base
+    (zeros, ones, the identity, sparse 0/1 entries of density 0.1: their fraction of ones) and its
+    noise part (none, or Gaussian/uniform: mean, standard deviation, range, shape of the law), with
+    tolerances of six standard errors for the matrix size. Noise-free families must match exactly.
     """
     if name not in FAMILIES:
         raise FaLabError(f"unknown family {name!r}; valid choices: {', '.join(FAMILIES)}")
-    ref_fn = FAMILIES[name]
-    for shp in (shape, shape[::-1], (300, 200)):
-        try:
-            out = fn(shp, torch.Generator().manual_seed(0))
-        except Exception as exc:
-            return Verdict(False, f"your function raised {type(exc).__name__}: {exc}")
-        out, err = _as_vector(out, "your family")
+    for shp in (tuple(shape), tuple(shape[::-1]), (300, 200)):
+        out, verdict = _run(fn, (shp, torch.Generator().manual_seed(0)), "a matrix")
+        if verdict is not None:
+            return verdict
+        out, err = as_tensor(out, "your family")
         if err:
             return Verdict(False, err)
-        if tuple(out.shape) != tuple(shp):
+        if tuple(out.shape) != shp:
             return Verdict(False, f"asked for shape {shp}, got {tuple(out.shape)} (feedback matrices are rarely "
                                   f"square: Bⁱ is (nᵢ, n_out))")
-        ref = ref_fn(shp, torch.Generator().manual_seed(0))
-        if name == "B2":
-            if not torch.equal(out, ref):
-                if torch.equal(out, torch.ones(shp, dtype=torch.float64)):
-                    return Verdict(False, "that is a matrix of ones (B1 without noise); B2 has ones only on the diagonal")
-                return Verdict(False, f"B2 is the non-square identity: ones at (k, k) for k < min{shp}, zeros "
-                                      f"elsewhere (torch.eye(n, m))")
-            continue
-        if shp != (300, 200):
-            continue
-        for stat, f, tol in (("mean", torch.mean, 0.02), ("standard deviation", torch.std, 0.02)):
-            a, b = float(f(out)), float(f(ref))
-            if abs(a - b) > tol + 0.1 * abs(b):
-                return Verdict(False, f"the {stat} of your entries is {a:.4f}, {name} has {b:.4f}")
-    return Verdict(True, f"correct: your function draws family {name} with the library's shape and statistics.")
+        problem = family_problem(out, name)
+        if problem:
+            return Verdict(False, f"{problem} [shape {shp}]")
+    return Verdict(True, f"correct: your function draws family {name} = {describe(name)}, for any shape.")
 
 
 # ---------------------------------------------------------------- helpers for the notebooks
@@ -323,8 +273,3 @@ def expect(value, reference, tol, what="value"):
     if not (math.isfinite(value) and abs(value - reference) <= tol):
         raise AssertionError(f"{what} = {value:.4g}, expected {reference:.4g} ± {tol:g}")
     return round(value, 2)
-
-
-def presets():
-    """Names of the preset rules (for widgets)."""
-    return list(PRESETS)
