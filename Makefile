@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv data main demo test bench book nbval replicate-quick replicate-full clean
+.PHONY: venv data main demo test bench book lab nbval replicate-quick replicate-full clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -44,6 +44,10 @@ nbval: data  ## re-execute the book's notebooks and compare with their saved out
 
 book: data  ## build the Jupyter Book into _build/html, executing every notebook (then: pytest tests/test_book.py)
 	$(BIN)/jupyter-book build . --all -W --keep-going
+
+LAB_ARGS ?=
+lab: data  ## JupyterLab on book/ (the live widgets); e.g. make lab LAB_ARGS="--no-browser --ip=127.0.0.1 --port=8888"
+	$(BIN)/jupyter lab book/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 bench: data  ## speed benchmarks, printed as ratios
 	$(BIN)/python benchmarks/bench.py
