@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv data main demo test bench book lab nbval replicate-quick replicate-full clean
+.PHONY: venv data main demo test bench book widgets-js lab nbval replicate-quick replicate-full clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -42,7 +42,10 @@ test: data  ## the test suite (what CI runs): unit tests, then the book's notebo
 nbval: data  ## re-execute the book's notebooks and compare with their saved outputs (within tolerance)
 	$(NBVAL)
 
-book: data  ## build the Jupyter Book into _build/html, executing every notebook (then: pytest tests/test_book.py)
+widgets-js:  ## the ipywidgets embed scripts the book serves itself (npm, once; cached in ~/.cache/fa_lab/widgets-js)
+	scripts/vendor_widgets_js.sh
+
+book: data widgets-js  ## build the Jupyter Book into _build/html, executing every notebook (then: pytest tests/test_book.py)
 	$(BIN)/jupyter-book build . --all -W --keep-going
 
 LAB_ARGS ?=
@@ -53,4 +56,4 @@ bench: data  ## speed benchmarks, printed as ratios
 	$(BIN)/python benchmarks/bench.py
 
 clean:
-	rm -rf _build .pytest_cache
+	rm -rf _build .pytest_cache _vendor
