@@ -67,3 +67,12 @@ def test_binder_environment_pins_what_pyproject_pins():
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
     assert "-e ." in pip, "environment.yml must install fa_lab itself"
     assert _pins(p for p in pip if p != "-e .") == _pins(wanted)
+
+
+def test_license_and_citation():
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert cff["cff-version"].startswith("1.2") and cff["title"] and cff["authors"] and cff["license"] == "MIT"
+    paper = cff["references"][0]
+    assert paper["title"].lower() == "a general feedback alignment strategy"
+    assert "Citing" in (ROOT / "README.md").read_text()
