@@ -45,7 +45,7 @@ nbval: data  ## re-execute the book's notebooks and compare with their saved out
 widgets-js:  ## the ipywidgets embed scripts the book serves itself (npm, once; cached in ~/.cache/fa_lab/widgets-js)
 	scripts/vendor_widgets_js.sh
 
-book: data widgets-js  ## build the Jupyter Book into _build/html, executing every notebook (then: pytest tests/test_book.py)
+book: data widgets-js  ## build the Jupyter Book into _build/html, executing every notebook (then: pytest tests/test_book.py tests/test_browser.py)
 	$(BIN)/jupyter-book build . --all -W --keep-going
 
 LAB_ARGS ?=
