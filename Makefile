@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed-stamp
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@echo "Installing fa_lab and its [book,test] extras (torch, jupyter-book, jupyterlab, pytest, ...) into $(VENV):"
+	@echo "  quiet, takes about a minute or two (longer when the wheels must be downloaded)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[book,test]"
 	touch $(STAMP)
