@@ -33,8 +33,11 @@ def page(doc):
 CHAPTERS = [f for f in toc_files() if re.match(r"book/\d\d_", f)]
 EXPERIMENTS = [f for f in CHAPTERS if "experiment" in f]
 WIDGET_PAGES = EXPERIMENTS + ["book/06_general_rule"]
+# pages with a figure of their own. Chapters 3 and 8 have none in their outputs (8: a results table, no results
+# figure); they passed only on the Colab launch button's logo (a .png), which the unpublished book no longer shows.
 FIGURE_PAGES = [f for f in CHAPTERS if not f.endswith(("12_replication_report", "13_api"))
-                and f not in ("book/02_backprop", "book/04_direct_feedback_alignment", "book/05_auxiliary_outputs")]
+                and f not in ("book/02_backprop", "book/03_feedback_alignment", "book/04_direct_feedback_alignment",
+                              "book/05_auxiliary_outputs", "book/08_experiment2")]
 
 
 def test_toc_lists_thirteen_chapters_and_references():
@@ -54,7 +57,7 @@ def test_every_page_exists_without_errors(doc):
 @pytest.mark.parametrize("doc", FIGURE_PAGES)
 def test_figures_are_embedded(doc):
     imgs = re.findall(r'<img[^>]+src="([^"]+)"', page(doc))
-    pngs = [s for s in imgs if s.endswith(".png") or s.startswith("data:image/png")]
+    pngs = [s for s in imgs if (s.endswith(".png") or s.startswith("data:image/png")) and "_static/" not in s]
     assert pngs, f"{doc} has no figure"
     for src in pngs:
         if not src.startswith("data:"):
