@@ -104,11 +104,15 @@ class Chromium:
         self._buf = b""
         self._id = 0
         self.events: list[dict] = []
-        target = self.call("Target.createTarget", url="about:blank")["targetId"]
-        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        for domain in ("Page", "Runtime", "Network", "Log"):
-            self.call(f"{domain}.enable", session=True)
-        self.set_size(width, height)
+        try:
+            target = self.call("Target.createTarget", url="about:blank")["targetId"]
+            self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+            for domain in ("Page", "Runtime", "Network", "Log"):
+                self.call(f"{domain}.enable", session=True)
+            self.set_size(width, height)
+        except BaseException:
+            self.close()
+            raise
 
     # ---------------------------------------------------------------- protocol
     def _send(self, msg: dict) -> None:
