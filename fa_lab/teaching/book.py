@@ -98,14 +98,22 @@ def summary_html(histories, papers, unit="test error %"):
             f"60 000 examples for 100 epochs, so expect higher errors here.</small>")
 
 
-def quick_check(rules, recorded, tolerance=0.5, **kwargs):
-    """:func:`run`, then print each model's final test error checked against the number ``recorded`` when
-    the page was written (``expect`` raises when it moved by more than ``tolerance``)."""
+def quick_check(rules, recorded=None, tolerance=0.3, loss_rtol=2e-3, **kwargs):
+    """:func:`run`, then print each model's final test error and training loss, each checked against what
+    was ``recorded`` when the page was written, ``{name: (test error, training loss)}``: the error within
+    ``tolerance`` points and the loss within ``loss_rtol`` (relative), so a swapped or broken rule fails
+    here (``expect`` raises). Without ``recorded``, prints the dict to record."""
     models, hist = run(rules, **kwargs)
     unit = models[0].net.head.unit
+    if recorded is None:
+        print("recorded = " + repr({h.name: (round(h.test_error[-1], 3), round(h.train_loss[-1], 5)) for h in hist}))
+        return models, hist
     for h in hist:
-        print(f"{h.name:10s} after {h.epochs} epoch(s): {expect(h.test_error[-1], recorded[h.name], tolerance, h.name)}"
-              f"  ({unit})")
+        err, loss = recorded[h.name]
+        expect(h.test_error[-1], err, tolerance, f"{h.name}: {unit}")
+        expect(h.train_loss[-1], loss, loss_rtol * loss, f"{h.name}: training loss")
+        print(f"{h.name:10s} after {h.epochs} epoch(s): {unit} ≈ {h.test_error[-1]:.2f}, "
+              f"training loss ≈ {h.train_loss[-1]:.4f}")
     return models, hist
 
 
