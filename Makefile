@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv data main demo test bench book widgets-js lab screenshots nbval replicate-quick replicate-full clean
+.PHONY: venv data main demo test bench book widgets-js lab teacher screenshots nbval replicate-quick replicate-full clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -53,6 +53,9 @@ book: data widgets-js  ## build the Jupyter Book into _build/html, executing eve
 LAB_ARGS ?=
 lab: data  ## JupyterLab on book/ (the live widgets); e.g. make lab LAB_ARGS="--no-browser --ip=127.0.0.1 --port=8888"
 	$(BIN)/jupyter lab book/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+teacher: venv  ## the teacher's notebooks: every exercise stub filled with its solution, executed (_build/teacher/)
+	$(BIN)/python scripts/teacher_notebooks.py --execute
 
 screenshots:  ## offline headless-Chromium screenshots of built pages into docs/screenshots/ (after make book)
 	scripts/screenshot.sh --all

@@ -29,6 +29,7 @@ The map (imports flow downwards only; nothing below imports anything above it):
       exercises      checkers for the exercises
       _diagnose      what the checkers say when an answer is wrong (the usual slips)
       schematics     the paper's Figures 1–3 drawn from the rules
+      reference      the book's API reference page, from the signatures and docstrings
     cli            python -m fa_lab train | data | replicate | report
 """
 

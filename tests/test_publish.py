@@ -76,3 +76,15 @@ def test_license_and_citation():
     paper = cff["references"][0]
     assert paper["title"].lower() == "a general feedback alignment strategy"
     assert "Citing" in (ROOT / "README.md").read_text()
+
+
+def test_every_notebook_can_set_itself_up_with_the_one_url():
+    """Each notebook opens with a set-up cell (hidden in the book) that installs fa_lab when it runs alone (Colab);
+    its REPOSITORY is the copy scripts/publish.py writes from _config.yml, so the two agree."""
+    import json
+
+    for nb in sorted((ROOT / "book").glob("*.ipynb")):
+        cells = json.loads(nb.read_text())["cells"]
+        setup = [c for c in cells if "fa-lab-setup" in c.get("metadata", {}).get("tags", [])]
+        assert len(setup) == 1 and "remove-cell" in setup[0]["metadata"]["tags"], nb.name
+        assert f'REPOSITORY = "{URL}"' in "".join(setup[0]["source"]), f"{nb.name}: run scripts/publish.py"
