@@ -255,6 +255,19 @@ def report(results_dir=rs.DEFAULT_DIR, protocol="full", markdown_path=None, warn
     base = results_dir if protocol == "full" else results_dir / "quick"
     md_path = Path(markdown_path) if markdown_path else (results_dir.resolve().parent / "REPLICATION.md"
                                                          if protocol == "full" else base / "REPLICATION.md")
+    try:
+        out = _write(records, warnings, protocol, results_dir, base, md_path)
+    except OSError as exc:
+        raise FaLabError(f"cannot write the report: {exc.strerror or exc} ({exc.filename or base}); the results "
+                         f"folder {base} and {md_path.parent} must be writable") from None
+    print(f"report [{protocol}]: {len(records)} runs, {out.pop('filled')} paper cells filled -> "
+          f"{out['replication.csv']}, {md_path}" + (f" ({len(warnings)} warnings, see above)" if warnings else ""),
+          flush=True)
+    return out
+
+
+def _write(records, warnings, protocol, results_dir, base, md_path) -> dict:
+    """The report's files (module docstring), each written atomically; returns {name: path}."""
     stats = rs.summarize(records)
     rows = replication_rows(stats)
     out = {"replication.csv": base / "replication.csv"}
@@ -273,7 +286,5 @@ def report(results_dir=rs.DEFAULT_DIR, protocol="full", markdown_path=None, warn
     text = markdown(records, stats, rows, warnings, protocol, results_dir, md_path, figures)
     rs.atomic_write_bytes(md_path, text.encode())
     out["REPLICATION.md"] = md_path
-    print(f"report [{protocol}]: {len(records)} runs, {sum(1 for r in rows if r['ours_mean'])}/{len(rows)} paper "
-          f"cells filled -> {out['replication.csv']}, {md_path}"
-          + (f" ({len(warnings)} warnings, see above)" if warnings else ""), flush=True)
+    out["filled"] = f"{sum(1 for r in rows if r['ours_mean'])}/{len(rows)}"
     return out
