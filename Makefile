@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	@echo "Installing fa_lab and its [book,test] extras (torch, jupyter-book, jupyterlab, pytest, ...) into $(VENV):"
 	@echo "  quiet, takes about a minute or two (longer when the wheels must be downloaded)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[book,test]"
+	$(BIN)/python -m pip install --quiet -e ".[book,test,cluster]"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -19,6 +19,9 @@ The map (imports flow downwards only; nothing below imports anything above it):
       paper          the paper's numbers (Tables 2–4), keyed like our runs, and its figures (FIGURES)
       results        Record: the result file schema, atomic writer, validated reader, statistics over seeds
       provenance     versions, git commit, host, device and threads of a run
+      claims         claim files: concurrent runners (one machine or many) split the runs, never train one twice
+      safekeeping    the results folder is checked before training; results that cannot be written are rescued
+      executors      where groups train: this process, a process pool, submitit local jobs or a Slurm job array
       runner         the resumable runner (lockstep groups, parallel jobs)
       verdicts       does the paper hold: a verdict per table cell and per claim of the paper
       report         paper-vs-ours tables, replication.csv, REPLICATION.md from its template

@@ -110,6 +110,8 @@ def run_data(args):
 def add_replicate(sub):
     from .core.nets import ACTIVATIONS
     from .replication import experiments as ex
+    from .replication.claims import CLAIM_TIMEOUT
+    from .replication.executors import EXECUTORS, SUBMITIT_FOLDER
     from .replication.results import DEFAULT_DIR
 
     p = sub.add_parser("replicate", help="run the paper's experiments (resumable)",
@@ -121,7 +123,8 @@ def add_replicate(sub):
                    help=f"small protocol: first {ex.QUICK['n_train']} train / {ex.QUICK['n_test']} test examples, "
                         f"{ex.QUICK['epochs']} epochs, same nets (results/quick)")
     p.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
-    p.add_argument("--jobs", default="1", help="lockstep groups trained in parallel processes (default: 1)")
+    p.add_argument("--jobs", default="1", help="lockstep groups trained in parallel processes, at most one per CPU "
+                                               "(default: 1)")
     p.add_argument("--results", default=DEFAULT_DIR, help=f"results folder (default: {DEFAULT_DIR})")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--ae-activation", default=ex.AE_ACTIVATION, metavar="{" + ",".join(ACTIVATIONS) + "}",
@@ -129,20 +132,53 @@ def add_replicate(sub):
     p.add_argument("--max-groups", default=None, help="stop after this many lockstep groups")
     p.add_argument("--max-group-size", default=None,
                    help="at most this many models per lockstep pass (default: all that can share one)")
-    p.add_argument("--dry-run", action="store_true", help="list the runs still to do, train nothing")
+    p.add_argument("--dry-run", action="store_true", help="list the runs still to do (and in progress), train nothing")
     p.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
+    p.add_argument("--claim-timeout", default=str(int(CLAIM_TIMEOUT)), metavar="SECONDS",
+                   help="another host's claim on a run is stale after this long without a heartbeat "
+                        f"(default: {int(CLAIM_TIMEOUT)})")
+    c = p.add_argument_group("executors", "where the lockstep groups train (see README: Running on a cluster)")
+    c.add_argument("--executor", default="pool", metavar="{" + ",".join(EXECUTORS) + "}",
+                   help="pool: this process, or --jobs processes (default); local: submitit local jobs (--jobs at "
+                        "once); slurm: a Slurm job array through submitit (returns once submitted)")
+    c.add_argument("--slurm-partition", default=None, help="Slurm partition (default: the cluster's)")
+    c.add_argument("--slurm-time", default="600", metavar="MINUTES", help="time limit of each task (default: 600)")
+    c.add_argument("--slurm-array-parallelism", default="20", metavar="N",
+                   help="at most N array tasks at once (default: 20)")
+    c.add_argument("--slurm-gpus", default="0", metavar="N", help="GPUs per task (default: 0)")
+    c.add_argument("--slurm-cpus", default=None, metavar="N", help="CPUs (and torch threads) per task")
+    c.add_argument("--submitit-folder", default=SUBMITIT_FOLDER,
+                   help=f"submitit's scripts and logs, on a shared filesystem for slurm (default: {SUBMITIT_FOLDER})")
     p.set_defaults(func=run_replicate)
+
+
+def _submitit_options(args):
+    """The --slurm-* / --submitit-folder options as keyword arguments of make_submitit (validated)."""
+    gpus = int(args.slurm_gpus) if args.slurm_gpus.strip().isdigit() else -1
+    if gpus < 0:
+        raise FaLabError(f"--slurm-gpus must be a non-negative integer, got {args.slurm_gpus!r}")
+    return {"folder": args.submitit_folder, "partition": args.slurm_partition,
+            "time_min": _positive("--slurm-time")(args.slurm_time), "gpus": gpus,
+            "array_parallelism": _positive("--slurm-array-parallelism")(args.slurm_array_parallelism),
+            "cpus": None if args.slurm_cpus is None else _positive("--slurm-cpus")(args.slurm_cpus)}
 
 
 def run_replicate(args):
     from .replication.experiments import expand
+    from .replication.executors import Terminated
     from .replication.runner import replicate
 
     optional = {k: None if v is None else _positive(f"--{k.replace('_', '-')}")(v)
                 for k, v in (("max_groups", args.max_groups), ("max_group_size", args.max_group_size))}
-    replicate(expand(args.experiments), args.quick, parse_seeds(args.seeds), _positive("--jobs")(args.jobs),
-              args.results, args.device, not args.no_progress, args.ae_activation, optional["max_groups"],
-              args.dry_run, optional["max_group_size"])
+    try:
+        replicate(expand(args.experiments), args.quick, parse_seeds(args.seeds), _positive("--jobs")(args.jobs),
+                  args.results, args.device, not args.no_progress, args.ae_activation, optional["max_groups"],
+                  args.dry_run, optional["max_group_size"], executor=args.executor,
+                  claim_timeout=_positive("--claim-timeout", float)(args.claim_timeout),
+                  submitit=_submitit_options(args) if args.executor != "pool" else None)
+    except Terminated:
+        print("fa_lab: terminated", file=sys.stderr)
+        return 143
     return 0
 
 

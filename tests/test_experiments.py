@@ -131,7 +131,7 @@ def test_resume_after_interrupt_loses_only_runs_in_flight(tiny, tmp_path, monkey
         replicate(["exp1", "baselines"], **kw)  # 4 groups of 3; killed in the 3rd
     first = {p: p.stat().st_mtime_ns for p in _jsons(res)}
     assert len(first) == 6 and not list(res.rglob("*.tmp"))
-    runs, todo = plan(["exp1", "baselines"], "quick", (0,), res, max_group_size=3)
+    runs, todo, _ = plan(["exp1", "baselines"], "quick", (0,), res, max_group_size=3)
     assert len(runs) == 12 and sum(map(len, todo)) == 6
 
     monkeypatch.setattr(TRAIN, "fit", real_fit)
@@ -264,7 +264,7 @@ def test_malformed_result_is_redone_by_the_runner(tiny, tmp_path, capsys):
     path = rs.run_path(res, "quick", "exp1", cfg.run_id)
     path.parent.mkdir(parents=True)
     path.write_text('{"truncated": ')
-    runs, groups = plan("exp1", "quick", (0,), res)
+    runs, groups, _ = plan("exp1", "quick", (0,), res)
     assert sum(map(len, groups)) == 3
     assert f"malformed result file {path}" in capsys.readouterr().err
 
