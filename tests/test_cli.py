@@ -24,7 +24,7 @@ def test_help_lists_choices():
 def test_bad_arguments_are_one_line():
     for args, msg in [(("train", "--rule", "xyz"), "invalid choice: 'xyz'"),
                       (("train", "--sizes", "784,a,10"), "expected comma-separated integers"),
-                      (("train", "--sizes", "784,20,10", "--rule", "s1", "--epochs", "1"), "exactly 2 hidden layers"),
+                      (("train", "--rule", "bp", "--aux", "--epochs", "1"), "uses no direct or tilde terms"),
                       (("train", "--lr", "-1", "--epochs", "1", "--subset", "100"), "lr must be a positive number"),
                       (("train", "--device", "cuda:0", "--epochs", "1"), "cuda"),
                       (("train", "--subset", "0"), "--subset must be a positive integer")]:

@@ -61,7 +61,7 @@ def test_binder_environment_pins_what_pyproject_pins():
     """environment.yml (conda, and Binder's build of the repository) installs the same pinned packages as `make venv`."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = list(project["dependencies"])
-    for extra in ("book", "test"):
+    for extra in ("book", "test", "cluster"):  # what `make venv` installs
         wanted += project["optional-dependencies"][extra]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
