@@ -20,3 +20,15 @@ def tiny():
 @pytest.fixture(scope="session")
 def mnist():
     return fa_lab.load_mnist()
+
+
+@pytest.fixture
+def quick_slice(monkeypatch, tmp_path):
+    """The quick protocol on a tiny slice (64 train / 32 test examples, 1 epoch, 2x200 tanh nets only), in this
+    process; results rescued by the runner go under tmp_path."""
+    import fa_lab.replication.experiments as ex
+
+    monkeypatch.setattr(ex, "QUICK", {"epochs": 1, "n_train": 64, "n_test": 32})
+    monkeypatch.setattr(ex, "WIDTHS", (200,))
+    monkeypatch.setattr(ex, "ACTS", ("tanh",))
+    monkeypatch.setenv("FA_LAB_RESCUE", str(tmp_path / "rescue"))

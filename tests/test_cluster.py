@@ -22,11 +22,8 @@ TRAIN = sys.modules["fa_lab.core.train"]
 
 
 @pytest.fixture
-def tiny(monkeypatch, tmp_path):
-    monkeypatch.setattr(ex, "QUICK", {"epochs": 1, "n_train": 64, "n_test": 32})
-    monkeypatch.setattr(ex, "WIDTHS", (200,))
-    monkeypatch.setattr(ex, "ACTS", ("tanh",))
-    monkeypatch.setenv("FA_LAB_RESCUE", str(tmp_path / "rescue"))
+def tiny(quick_slice):
+    return quick_slice
 
 
 def _valid(res):

@@ -60,12 +60,8 @@ if __name__ == "__main__":
 
 
 @pytest.fixture
-def tiny(monkeypatch, tmp_path):
-    """The tiny quick slice in this process; rescued results go under tmp_path."""
-    monkeypatch.setattr(ex, "QUICK", {"epochs": 1, "n_train": 64, "n_test": 32})
-    monkeypatch.setattr(ex, "WIDTHS", (200,))
-    monkeypatch.setattr(ex, "ACTS", ("tanh",))
-    monkeypatch.setenv("FA_LAB_RESCUE", str(tmp_path / "rescue"))
+def tiny(quick_slice):
+    return quick_slice
 
 
 @pytest.fixture
