@@ -86,7 +86,7 @@ class Figure:
     panels: tuple = (None,)
 
 
-FIGURES = (
+FIGURES = (  # the paper's figures, then ours beyond it (number None)
     Figure(4, "fig4_exp1_2x800_tanh", "Figure 4: Experiment 1, 2x800 tanh", "curves", ("exp1", "baselines"),
            (784, 800, 800, 10), "tanh"),
     Figure(5, "fig5_exp2_2x800_tanh", "Figure 5: Experiment 2 (aux errors), 2x800 tanh", "curves",
@@ -97,4 +97,6 @@ FIGURES = (
                                               (7, "weights", "first-layer weights"))),
     Figure(8, "fig8_exp4_families", "Figure 8: 2x800 tanh, feedback families (Experiment 4)", "curves",
            ("exp4", "baselines"), (784, 800, 800, 10), "tanh", panels=(("dfa",), ("fa",))),
+    Figure(None, "alignment_2x800_tanh", "Beyond the paper: angle of each rule's δWⁱ to BP's gradient, 2x800 tanh",
+           "alignment", ("exp1", "exp2", "baselines"), (784, 800, 800, 10), "tanh"),
 )

@@ -212,6 +212,17 @@ def results_figure(experiment, protocol="full", results_dir=None, net=None):
     return shown
 
 
+def alignment_figure(protocol="full", results_dir=None):
+    """The alignment angles the committed 2x800 tanh runs recorded every epoch (beyond the paper), or None."""
+    import matplotlib.pyplot as plt
+
+    figure = next(f for f in FIGURES if f.kind == "alignment")
+    records = [r for e in figure.experiments for r in load_records(e, protocol, results_dir)]
+    if not any(r.alignment for r in records):
+        return None
+    return plots.draw(figure, records, plt.figure(figsize=(12, 3.8)))
+
+
 def replication_report(root=ROOT, figures=True):
     """REPLICATION.md rendered as HTML, its tables styled, its figures embedded (``figures=False``: left out,
     for a page that shows them otherwise); a note when the report has not been written yet."""
@@ -241,5 +252,5 @@ def replication_report(root=ROOT, figures=True):
     return HTML(STYLE + body)
 
 
-__all__ = ["replication_report", "quick_data", "run", "quick_check", "alignment_run", "paper_table", "results_table", "results_figure",
+__all__ = ["alignment_figure", "replication_report", "quick_data", "run", "quick_check", "alignment_run", "paper_table", "results_table", "results_figure",
            "load_records", "net_label", "EXPERIMENTS", "LIVE"]

@@ -199,13 +199,30 @@ def plot_alignment(angles, fig=None):
     axes = fig.subplots(1, n_layers, sharey=True, squeeze=False)[0]
     for i, ax in enumerate(axes):
         for colour, (name, a) in zip(_colours(len(angles)), angles.items()):
-            ax.plot(range(len(a)), [row[i] for row in a], "o-", label=name, color=colour)
+            ax.plot(range(len(a)), [row[i] for row in a], "o-" if len(a) <= 12 else "-", label=name, color=colour)
         ax.axhline(90, color="0.5", lw=0.8, ls=":")
         ax.set(title=f"δW{'¹²³⁴⁵⁶⁷⁸⁹'[i]} vs BP", xlabel="epoch")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("angle (degrees)")
     axes[-1].legend(fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def alignment_curves(records, fig=None, title=None):
+    """From committed runs that recorded alignment (fa_lab.core.alignment): per hidden layer, the angle of each
+    method's δWⁱ to BP's gradient against epoch (mean over seeds)."""
+    series = {name: [r.alignment for r in recs if r.alignment] for name, recs in by_label(records).items()}
+    series = {k: v for k, v in series.items() if v}
+    if not series:
+        return _empty(fig, "no runs with alignment diagnostics yet")
+    n_layers = len(next(iter(series.values()))[0][0]) - 1
+    angles = {name: [[float(np.mean([run[e][i]["angle"] for run in runs])) for i in range(n_layers)]
+                     for e in range(min(len(run) for run in runs))] for name, runs in series.items()}
+    fig = plot_alignment(angles, fig)
+    if title:
+        fig.suptitle(title, fontsize=10)
+        fig.tight_layout()
     return fig
 
 
@@ -219,6 +236,8 @@ def draw(figure, records, fig=None):
         return reconstructions(recs, fig or Figure(figsize=(9, 6)), figure.title)
     if figure.kind == "weights":
         return weights(recs, fig or Figure(figsize=(9, 4)), title=figure.title)
+    if figure.kind == "alignment":
+        return alignment_curves(recs, fig or Figure(figsize=(12, 3.8)), figure.title)
     fig = fig or Figure(figsize=(6.5 * len(figure.panels), 4.4))
     for ax, rules in zip(fig.subplots(1, len(figure.panels), squeeze=False)[0], figure.panels):
         mine = recs if rules is None else rs.select(recs, rule=set(rules))
