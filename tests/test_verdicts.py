@@ -42,7 +42,7 @@ def test_claim_s1_aux_best_and_aux_beats_output():
     stats[("baselines", T800, "bp")] = st(1.20)
     out = _by_text(stats)
     assert out["s1 with auxiliary errors is best on 2x800 tanh"].verdict == "no"
-    assert "ranks 2 of 3" in out["s1 with auxiliary errors is best on 2x800 tanh"].evidence
+    assert "ranks 2 of the 3" in out["s1 with auxiliary errors is best on 2x800 tanh"].evidence
 
 
 def test_claim_fa_far_worse_than_dfa_counts_families():

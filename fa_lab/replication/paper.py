@@ -20,7 +20,8 @@ from ..core.rules import label
 from .experiments import AE_ACTIVATION, AE_SIZES, TABLES, WIDTHS, net_label
 
 PAPER_CSV = Path(__file__).with_name("paper_tables.csv")
-CITATION = "*A general feedback alignment strategy for training neural networks* (the paper)."
+CITATION = ("*A general feedback alignment strategy*. The paper text this project works from gives no author list, "
+            "year or arXiv identifier; cite the paper by its title (see CITATION.cff).")
 
 
 @dataclass(frozen=True)
