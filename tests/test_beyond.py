@@ -116,3 +116,20 @@ def test_s3_middle_layer_of_a_deep_net_equals_its_equation(tiny):
     want = (e @ m.feedback_matrix("B", 2).T + tilde[2] @ m.feedback_matrix("B_tilde", 2).T
             + tilde[0] @ m.feedback_matrix("B_bar", 2).T) / 3 * fp[1]
     assert torch.allclose(m.deltas(x, y)[1], want, atol=1e-12)
+
+
+def test_sign_delta_checker_accepts_the_rule_and_names_slips():
+    from fa_lab.teaching.exercises import check_sign_delta
+
+    assert check_sign_delta(lambda W, d, f: (torch.sign(W).T @ d) * f)
+    bp_answer = check_sign_delta(lambda W, d, f: (W.T @ d) * f)
+    assert not bp_answer and "that is back-propagation" in bp_answer.message
+    assert not check_sign_delta(lambda W, d, f: torch.sign(W.T @ d) * f)
+
+
+def test_panel_offers_the_new_rules():
+    pytest.importorskip("ipywidgets")
+    from fa_lab.teaching.panel import Panel
+
+    p = Panel("exp1", rules=("fa", "sign", "kp"))
+    assert {"sign", "kp"} <= set(p.rules.options) and p.rules.value == ("fa", "sign", "kp")

@@ -45,9 +45,10 @@ def _slider(value, lo, hi, step, description):
 
 class Panel:
     """Controls for one experiment's configurations, a Run and a Stop button, a live curve and the result
-    beside the paper's number. ``extra_rules`` adds your own :class:`~fa_lab.Rule` objects by name."""
+    beside the paper's number. ``extra_rules`` adds your own :class:`~fa_lab.Rule` objects by name; ``rules``
+    picks the rules selected at first (default: the experiment's)."""
 
-    def __init__(self, experiment="exp1", extra_rules=None):
+    def __init__(self, experiment="exp1", extra_rules=None, rules=None):
         if experiment not in EXPERIMENTS:
             raise FaLabError(f"unknown experiment {experiment!r}; valid choices: {', '.join(EXPERIMENTS)}")
         e = EXPERIMENTS[experiment]
@@ -57,7 +58,7 @@ class Panel:
         live = {**LIVE, **(LIVE_AUTOENCODER if self.autoencoder else {})}
         self.width = _dropdown(list(widths), live["width"], "hidden width")
         self.activation = _dropdown(list(ACTIVATIONS), "sigmoid" if self.autoencoder else "tanh", "activation")
-        self.rules = W.SelectMultiple(options=list(PRESETS) + list(self.extra), value=tuple(e.rules[:3]), rows=6,
+        self.rules = W.SelectMultiple(options=list(PRESETS) + list(self.extra), value=tuple(rules or e.rules[:3]), rows=8,
                                       description="rules", style=STYLE, layout=LAYOUT)
         self.aux = W.Checkbox(value=e.aux, description="auxiliary errors eⁱ (LAFS)", indent=False)
         self.family = _dropdown(list(FAMILIES), e.family, "feedback B")
