@@ -40,8 +40,8 @@ FIGURE_PAGES = [f for f in CHAPTERS if not f.endswith(("12_replication_report", 
                               "book/05_auxiliary_outputs", "book/08_experiment2")]
 
 
-def test_toc_lists_thirteen_chapters_and_references():
-    assert len(CHAPTERS) == 13
+def test_toc_lists_fourteen_chapters_and_references():
+    assert len(CHAPTERS) == 14
     assert "book/references" in toc_files()
 
 
@@ -76,15 +76,15 @@ def test_widget_state_is_embedded(doc):
     for v in views:
         assert json.loads(v)["model_id"] in state, "a widget view without its state"
     kinds = {s["model_name"] for s in state.values()}
-    assert {"ButtonModel", "IntProgressModel", "OutputModel"} <= kinds, kinds
+    assert {"ButtonModel", "IntProgressModel", "ImageModel"} <= kinds, kinds
 
 
 @built
 def test_panel_shows_a_curve_and_the_paper_number():
     text = page("book/10_experiment4")
     state = json.loads(re.search(r'widget-state\+json">(.*?)</script>', text, re.S).group(1))["state"]
-    outputs = [s["state"].get("outputs", []) for s in state.values() if s["model_name"] == "OutputModel"]
-    assert any("image/png" in o.get("data", {}) for outs in outputs for o in outs), "no live curve in the panel"
+    images = [b["data"] for s in state.values() if s["model_name"] == "ImageModel" for b in s.get("buffers", [])]
+    assert any(data.startswith("iVBORw0KGgo") for data in images), "no live curve (a PNG) in the panel"
     htmls = " ".join(s["state"].get("value", "") for s in state.values() if s["model_name"] == "HTMLModel")
     assert "paper (full protocol)" in htmls
 

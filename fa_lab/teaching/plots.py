@@ -192,8 +192,9 @@ def families(names=("B1", "B2", "B3", "B4", "B5", "B6", "B7"), shape=(40, 10), s
 
 
 # ---------------------------------------------------------------------------------------------- alignment
-def plot_alignment(angles, fig=None):
-    """One panel per weight layer: angle to BP's gradient against epoch, one line per rule."""
+def plot_alignment(angles, fig=None, layer_title="δW{} vs BP"):
+    """One panel per layer: an angle against epoch, one line per rule (default: δWⁱ to BP's gradient;
+    ``layer_title`` names another angle, e.g. 'B̃{} vs (W)ᵀ')."""
     n_layers = len(next(iter(angles.values()))[0])
     fig = _new_fig(fig, (3.6 * n_layers, 3.2))
     axes = fig.subplots(1, n_layers, sharey=True, squeeze=False)[0]
@@ -201,7 +202,7 @@ def plot_alignment(angles, fig=None):
         for colour, (name, a) in zip(_colours(len(angles)), angles.items()):
             ax.plot(range(len(a)), [row[i] for row in a], "o-" if len(a) <= 12 else "-", label=name, color=colour)
         ax.axhline(90, color="0.5", lw=0.8, ls=":")
-        ax.set(title=f"δW{'¹²³⁴⁵⁶⁷⁸⁹'[i]} vs BP", xlabel="epoch")
+        ax.set(title=layer_title.format("¹²³⁴⁵⁶⁷⁸⁹"[i]), xlabel="epoch")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("angle (degrees)")
     axes[-1].legend(fontsize=8)
