@@ -86,7 +86,7 @@ class Panel:
         right = W.VBox([self.epochs, self.n_train, self.n_test, self.batch_size, self.lr, self.seed,
                         W.HBox([self.button, self.stop_button]), self.progress])
         self.widget = W.VBox([W.HTML(f"<b>{html.escape(e.title)}</b> — live run"), W.HBox([left, right]),
-                              self.status, W.HBox([self.image, self.result]), W.HTML(STATIC_NOTE)])
+                              self.status, self.image, self.result, W.HTML(STATIC_NOTE)])
         self._check()
 
     def _ipython_display_(self):
