@@ -49,9 +49,14 @@ def cells() -> tuple:
                           float(r["test_error_pct"])) for r in csv.DictReader(f))
 
 
+@lru_cache(maxsize=None)
+def _by_key() -> dict:
+    return {c.key: c.test_error for c in cells()}
+
+
 def number(experiment, net, method):
     """The paper's test error (%) for a cell, or None where the paper reports none."""
-    return {c.key: c.test_error for c in cells()}.get((experiment, net, method))
+    return _by_key().get((experiment, net, method))
 
 
 def experiment_of(aux=False, family="uniform") -> str:
