@@ -13,6 +13,7 @@ The map (imports flow downwards only; nothing below imports anything above it):
       model          Model = net + rule + feedback; build()
       lockstep       K models stacked into one pass (batched forward, transport per rule, fused update)
       alignment      why a rule learns: angles to BP's gradient and between feedback and forward weights
+      graphs         on CUDA: chunks of SGD steps recorded once as a CUDA graph and replayed
       train          fit(): SGD for one model or many in lockstep, with callbacks; History
     replication/   the paper's experiments, rerun
       experiments    the four experiments, baselines and named variants as RunConfig data; QUICK and LIVE

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from . import graphs
 from .errors import FaLabError, TrainingDiverged, choose, positive
 from .lockstep import Lockstep
 from .nets import generator
@@ -142,11 +143,15 @@ class _Data:
                    target(y_test, x_test, net.sizes[-1], W0.dtype))
 
 
-def _train_epoch(stack, d, perm, batch_size, step_lr):
+def _train_epoch(stack, d, perm, batch_size, step_lr, replay=None):
     """One pass of SGD over ``perm``; returns the summed score and loss of each batch before its update
-    (the on-the-fly training error, free)."""
-    outs = []
-    for s in range(0, perm.shape[0], batch_size):
+    (the on-the-fly training error, free). With ``replay`` (:mod:`~fa_lab.core.graphs`, CUDA), whole chunks of
+    steps replay a recorded graph and only the rows left over train op by op."""
+    outs, s = [], 0
+    while replay is not None and s + replay.rows <= perm.shape[0]:
+        outs += replay.steps(d.x_train, d.t_train, perm, s)
+        s += replay.rows
+    for s in range(s, perm.shape[0], batch_size):
         idx = perm[s:s + batch_size]
         outs.append(stack.step(d.x_train.index_select(0, idx), d.t_train.index_select(0, idx), step_lr))
     return _score_epoch(stack.net.head, outs, perm, d.t_train)
@@ -198,13 +203,14 @@ def fit(models, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, seed=0, reduc
     by_id = {id(m): h for m, h in zip(given, histories)}
     stacked = [by_id[id(m)] for m in stack.models]  # histories in the stack's (rule-grouped) order
     alive = [True] * len(stack.models)
+    replay = graphs.Replay(stack, d.x_train, d.t_train, batch_size, step_lr) if graphs.wanted(d.x_train) else None
     cbs = _as_list(callbacks) + ([ProgressBar(epochs, ", ".join(m.name for m in given))] if progress else [])
     try:
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             perm = torch.randperm(n, generator=order).to(d.x_train.device)
             with torch.no_grad():
-                train_sum, loss = _train_epoch(stack, d, perm, batch_size, step_lr)
+                train_sum, loss = _train_epoch(stack, d, perm, batch_size, step_lr, replay)
                 test_sum, _ = stack.score(d.x_test, d.t_test)
             _record(stack.models, stacked, alive, epoch, (train_sum * (head.scale / n)).tolist(),
                     (test_sum * (head.scale / d.x_test.shape[0])).tolist(), loss, n, time.perf_counter() - t0,
