@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -235,11 +236,11 @@ def spawn(tmp_path):
     script, started = tmp_path / "tiny_runner.py", []
     script.write_text(SCRIPT)
 
-    def start(res, log, extra=(), env=None):
-        argv = [sys.executable, str(script), "replicate", "exp1", "baselines", "--quick", "--results", str(res),
+    def start(res, log, extra=(), env=None, new_session=False, wrap=()):
+        argv = [*wrap, sys.executable, str(script), "replicate", "exp1", "baselines", "--quick", "--results", str(res),
                 "--no-progress", "--max-group-size", "1", *extra]
         p = subprocess.Popen(argv, env=dict(os.environ, OMP_NUM_THREADS="1", WRITE_LOG=str(log), **(env or {})),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=new_session)
         watchdog = threading.Timer(240, p.kill)
         watchdog.daemon = True
         watchdog.start()
@@ -364,19 +365,36 @@ def test_corrupt_records_are_redone_by_the_runner(tiny, fits, tmp_path, capsys):
 
 
 # ---------------------------------------------------------------------------------------------- item 10
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_sigterm_exits_143_and_releases_claims(spawn, tmp_path, jobs):
-    """`kill <runner>` exits with 143 (128 + SIGTERM; Ctrl-C stays 130), in one line, releasing its claims."""
+@pytest.mark.parametrize("jobs,group", [("1", False), ("2", False), ("2", True)])
+def test_sigterm_exits_143_and_releases_claims(spawn, tmp_path, jobs, group):
+    """`kill <runner>` exits with 143 (128 + SIGTERM; Ctrl-C stays 130), in one line, releasing its claims. Also
+    when the whole process group gets it (`timeout`, `kill -- -PGID`): each worker then gets SIGTERM twice, from
+    the group and from the runner, and still prints nothing."""
     res = tmp_path / "r"
-    runner = spawn(res, tmp_path / "log", ["--jobs", jobs], env={"TINY_EPOCHS": "100000"})
+    runner = spawn(res, tmp_path / "log", ["--jobs", jobs], env={"TINY_EPOCHS": "100000"}, new_session=group)
     deadline = time.monotonic() + 120
     while not list(res.rglob("*.claim")):  # training (for ever)
         assert runner.poll() is None and time.monotonic() < deadline
         time.sleep(0.1)
     time.sleep(0.5)
-    runner.send_signal(signal.SIGTERM)
+    if group:
+        os.killpg(runner.pid, signal.SIGTERM)
+    else:
+        runner.send_signal(signal.SIGTERM)
     _, err = runner.communicate(timeout=60)
     assert runner.returncode == 143 and err.strip().splitlines() == ["fa_lab: terminated"], err
+    assert not list(res.rglob("*.claim")) and not list(res.rglob("*.json"))
+
+
+@pytest.mark.skipif(not shutil.which("timeout"), reason="needs coreutils timeout")
+def test_runner_under_timeout_stops_in_one_line(spawn, tmp_path):
+    """`timeout` signals the runner and then its whole process group, so each busy worker gets SIGTERM twice
+    (from the group, then from the runner) and idle ones once: still one line, claims released."""
+    res = tmp_path / "r"
+    runner = spawn(res, tmp_path / "log", ["--jobs", "2"], env={"TINY_EPOCHS": "100000"},
+                   wrap=["timeout", "-s", "TERM", "20"])
+    _, err = runner.communicate(timeout=120)
+    assert runner.returncode == 124 and err.strip().splitlines() == ["fa_lab: terminated"], err
     assert not list(res.rglob("*.claim")) and not list(res.rglob("*.json"))
 
 

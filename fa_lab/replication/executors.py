@@ -61,10 +61,32 @@ def _label(k, g):
     return f"[{k}] {group_name(g)}"
 
 
+_busy = threading.Event()  # set while a pool worker trains a group
+
+
+def _worker_terminated(signum, frame):
+    """A pool worker's SIGTERM: while training, raises :class:`Terminated` (its claims are released on the way
+    out); when idle, or again (``timeout`` and ``kill -- -PGID`` signal the whole group, then the runner stops
+    its workers), ends the worker at once, without a traceback."""
+    if not _busy.is_set():
+        os._exit(143)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
+    raise Terminated(f"signal {signum}")
+
+
+def _in_worker(task, *args):
+    """Run ``task(*args)`` in a pool worker, marked busy (see :func:`_worker_terminated`)."""
+    _busy.set()
+    try:
+        return task(*args)
+    finally:
+        _busy.clear()
+
+
 def _worker_init(parent_pid):
     """Pool worker initializer: SIGTERM releases the worker's claims on the way out, and a worker whose
     parent runner has died (kill -9 included) exits within a second instead of training on unattended."""
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    signal.signal(signal.SIGTERM, _worker_terminated)
 
     def watch():
         while os.getppid() == parent_pid:
@@ -90,7 +112,7 @@ def run_pool(task, groups, jobs, report):
         while running or (go_on and queue):
             while go_on and queue and len(running) < jobs:
                 k, g = queue.pop(0)
-                running[pool.submit(task, [c.as_dict() for c in g], _label(k, g))] = (k, g)
+                running[pool.submit(_in_worker, task, [c.as_dict() for c in g], _label(k, g))] = (k, g)
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for f in done:
                 k, g = running.pop(f)

@@ -23,10 +23,10 @@ def _cpu_name():
 
 
 def _git_commit():
-    """HEAD (``-dirty`` when fa_lab/ has uncommitted changes); in a copy without .git (a GPU machine's working
-    tree, say), $FA_LAB_GIT_COMMIT: the commit the copy was made from."""
+    """$FA_LAB_GIT_COMMIT when set (a copy of the tree on another machine, whose .git may be stale or absent:
+    the commit the copy was made from), else HEAD (``-dirty`` when fa_lab/ has uncommitted changes)."""
     root = Path(__file__).resolve().parents[2]
-    if not (root / ".git").exists() and os.environ.get("FA_LAB_GIT_COMMIT"):
+    if os.environ.get("FA_LAB_GIT_COMMIT"):
         return os.environ["FA_LAB_GIT_COMMIT"]
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
