@@ -23,6 +23,7 @@ from string import Template
 from ..core import feedback
 from ..core.errors import FaLabError, choose
 from ..core.rules import label
+from . import deviations
 from . import experiments as ex
 from . import paper
 from . import results as rs
@@ -30,7 +31,7 @@ from .verdicts import PARTIAL, TOLERANCE, claims_markdown
 from .verdicts import cell_verdict as verdict
 
 COLUMNS = ("table", "experiment", "model", "activation", "method", "paper", "ours_mean", "ours_sd", "n_seeds",
-           "delta", "verdict", "train_error_final")
+           "delta", "verdict", "train_error_final", "cause")
 TEMPLATE = Path(__file__).with_name("REPLICATION.template.md")
 
 
@@ -49,7 +50,7 @@ def replication_rows(stats) -> list[dict]:
                      "method": c.method, "paper": f"{c.test_error:.2f}", "ours_mean": _num(mean),
                      "ours_sd": _num(s.sd if s else None), "n_seeds": (s.n if s else 0) or "",
                      "delta": _num(None if mean is None else mean - c.test_error), "verdict": verdict(s, c.test_error),
-                     "train_error_final": _num(s.train if s else None)})
+                     "train_error_final": _num(s.train if s else None), "cause": deviations.cause_of(c, s)})
     return rows
 
 
@@ -225,7 +226,7 @@ def markdown(records, stats, rows, warnings, protocol, results_dir, md_path, fig
         results_flag="" if str(results_dir) == rs.DEFAULT_DIR else f" --results {results_dir}",
         results_dir=results_dir, batch_size=full["batch_size"], lr=full["lr"], epochs=full["epochs"],
         ae_activation=ex.AE_ACTIVATION, noise_sd=feedback.NOISE_SD, density=feedback.DENSITY, tolerance=TOLERANCE,
-        partial=PARTIAL, claims=claims_markdown(stats, records), variants=variants_markdown(stats) + beyond_markdown(stats), tables="".join(f"## {title}\n\n{make(stats)}\n" for title, make in TABLES.values()),
+        partial=PARTIAL, claims=claims_markdown(stats, records), variants=variants_markdown(stats) + beyond_markdown(stats) + deviations.markdown(stats), tables="".join(f"## {title}\n\n{make(stats)}\n" for title, make in TABLES.values()),
         high_train=sum((r.final_train_error or 0) >= 0.01 for r in classifiers), n_classifier=len(classifiers),
         csv_path=rel(base / "replication.csv"), progress=progress_line(records, protocol, rows),
         diverged=_section("Diverged runs", [f"- `{r.run_id}`: {r.diverged}" for r in records if r.diverged]),

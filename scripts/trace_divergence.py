@@ -1,0 +1,66 @@
+"""Trace the first SGD steps of full-protocol runs: training loss, weight norms and activation sizes every
+``--every`` steps, to see how and where a run diverges (REPLICATION.md, "relu with auxiliary errors").
+
+    python scripts/trace_divergence.py RUN_ID_PREFIX [--steps N] [--lr LR] [--every K] [--seed S]
+
+Each RUN_ID_PREFIX names one full-protocol config (e.g. exp2-784-800-800-10-relu-s3-aux); the batches are
+the runner's (seed 0's order), lr the protocol's unless given.
+"""
+
+import argparse
+
+import torch
+
+from fa_lab.core.data import load_mnist
+from fa_lab.core.lockstep import Lockstep
+from fa_lab.core.nets import forward, generator
+from fa_lab.replication import experiments as ex
+
+
+def trace(cfg, data, steps, lr, every):
+    model = cfg.build()
+    stack = Lockstep([model])
+    net = model.net
+    head = net.head
+    x_all = data.x_train
+    t_all = head.target(data.y_train, x_all, net.sizes[-1], x_all.dtype)
+    perm = torch.randperm(x_all.shape[0], generator=generator(cfg.seed, "data-order"))
+    B = cfg.batch_size
+    rows = []
+    with torch.no_grad():
+        for k in range(steps):
+            idx = perm[(k * B) % len(perm):][:B]
+            out = stack.step(x_all[idx], t_all[idx], lr)
+            if k % every == 0 or k == steps - 1:
+                fw = forward(net.W, net.b, net.act, x_all[perm[:1000]])
+                loss = float(head.loss(fw.a[-1].unsqueeze(0), t_all[perm[:1000]])[0]) / 1000
+                aux = [float((fw.h[i + 1] @ model.feedback["B", i + 1]).abs().max())
+                       for i in range(net.depth - 1)] if cfg.aux else []
+                rows.append((k, loss, [float(w.norm()) for w in net.W], [float(h.abs().max()) for h in fw.h[1:]], aux))
+                if not torch.isfinite(torch.tensor(loss)) or loss > 1e6:
+                    break
+    return rows
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--steps", type=int, default=3750)
+    p.add_argument("--every", type=int, default=250)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    data = load_mnist()
+    for prefix in a.runs:
+        cfg = next(c for c in ex.configs("all", "full", (a.seed,)) if c.run_id.startswith(prefix + "-s"))
+        lr = a.lr or cfg.lr
+        print(f"{cfg.run_id}  lr {lr:g}  batch {cfg.batch_size}")
+        print("  step   loss/example   |W1| |W2| |W3|          max|h1| max|h2|      max|aux logit| per layer")
+        for k, loss, wn, hm, aux in trace(cfg, data, a.steps, lr, a.every):
+            print(f"  {k:5d}  {loss:12.4g}   {' '.join(f'{w:8.3g}' for w in wn)}   "
+                  f"{' '.join(f'{h:8.3g}' for h in hm)}   {' '.join(f'{x:8.3g}' for x in aux)}")
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    main()

@@ -1,0 +1,56 @@
+"""Deviations (fa_lab.replication.deviations): every off cell gets a cause or 'unexplained', never silence."""
+
+import pytest
+
+from fa_lab.replication import deviations as dv
+from fa_lab.replication import paper
+from fa_lab.replication.results import Stats
+from fa_lab.replication.verdicts import TOLERANCE
+
+
+def _stats(mean, train=0.0, sd=None, diverged=()):
+    return Stats(mean, sd, 0 if mean is None else 1, train, list(diverged), [0], [])
+
+
+def _cell(experiment, net, method):
+    return next(c for c in paper.cells() if c.key == (experiment, net, method))
+
+
+@pytest.mark.parametrize("cause", dv.CAUSES, ids=lambda c: c.key)
+def test_every_cause_names_real_cells_of_the_paper(cause):
+    keys = {c.key for c in paper.cells()}
+    assert cause.cells <= keys, sorted(cause.cells - keys)
+    assert cause.status in ("explained", "partly explained", "open") and cause.text and cause.title
+    assert cause.cells or cause.when is not None
+
+
+def test_keys_are_unique():
+    assert len({c.key for c in dv.CAUSES}) == len(dv.CAUSES)
+
+
+def test_a_cell_within_tolerance_needs_no_cause():
+    cell = _cell("exp4", dv.TANH_800, "dfa-B2")
+    assert dv.cause_of(cell, _stats(cell.test_error + TOLERANCE / 2)) == ""
+    assert dv.cause_of(cell, None) == ""
+
+
+def test_an_off_cell_gets_its_cause_and_a_diverged_one_too():
+    cell = _cell("exp4", dv.TANH_800, "dfa-B2")
+    assert dv.cause_of(cell, _stats(cell.test_error + 2)) == "b2-ten-units"
+    relu_s3 = _cell("exp2", dv.RELU_800, "s3")
+    assert dv.cause_of(relu_s3, _stats(None, None, diverged=["x"])) == "relu-below"
+
+
+def test_an_off_cell_no_cause_covers_is_unexplained_unless_it_did_not_converge():
+    cell = _cell("exp1", dv.TANH_800, "s1")
+    assert dv.cause_of(cell, _stats(cell.test_error + 1, train=0.0)) == dv.UNEXPLAINED
+    assert dv.cause_of(cell, _stats(cell.test_error + 1, train=1.0)) == "not-converged"
+
+
+def test_markdown_groups_off_cells_under_their_cause():
+    b2 = _cell("exp4", dv.TANH_800, "dfa-B2")
+    s1 = _cell("exp1", dv.TANH_800, "s1")
+    text = dv.markdown({b2.key: _stats(4.15, 2.7), s1.key: _stats(s1.test_error + 1)})
+    assert text.index("### B2") < text.index("dfa-B2: paper 2.32, ours 4.15") < text.index("### Unexplained")
+    assert "2x800 Tanh s1: paper" in text.split("### Unexplained")[1]
+    assert dv.markdown({s1.key: _stats(s1.test_error)}) == ""
