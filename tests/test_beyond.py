@@ -62,10 +62,54 @@ def test_kolen_pollack_aligns_its_feedback_with_the_forward_weights():
     assert max(kp_angles) < 10 and min(fa_angles) > 45, (kp_angles, fa_angles)
 
 
+@pytest.mark.parametrize("aux", [False, True])
+@pytest.mark.parametrize("k", [1, 3])  # one model, and a lockstep stack of three
+def test_direct_kolen_pollack_step_equals_its_equations(tiny, k, aux):
+    """One SGD step: W ← (1 − lr·λ)W − lr·δW (δaⁱ = Bⁱeⁱ ⊙ f′, DFA) and Bⁱ ← (1 − lr·λ)Bⁱ − lr·(hⁱ)ᵀeⁱ, with eⁱ the
+    output error e, or the auxiliary error softmax(hⁱBⁱ) − y, computed with the Bⁱ before the step."""
+    from fa_lab.core.data import MNIST
+
+    x, y = tiny([6, 5, 4, 3], 8)
+    lr, lam = 0.05, 0.5
+    rule = Rule("dkp", (("direct:KP",),) * 2, weight_decay=lam)
+    models = [fa_lab.build([6, 5, 4, 3], "tanh", rule, aux=aux, dtype="float64", seed=s) for s in range(k)]
+    t = torch.nn.functional.one_hot(y, 3).double()
+    before = []
+    for m in models:
+        W, b, B = [w.clone() for w in m.net.W], [c.clone() for c in m.net.b], [m.feedback_matrix("B", i).clone() for i in (1, 2)]
+        h1 = torch.tanh(x @ W[0].T + b[0])
+        h2 = torch.tanh(h1 @ W[1].T + b[1])
+        e = torch.softmax(h2 @ W[2].T + b[2], -1) - t
+        errs = [torch.softmax(h @ Bi, -1) - t if aux else e for h, Bi in zip((h1, h2), B)]
+        d = [(errs[0] @ B[0].T) * (1 - h1 ** 2), (errs[1] @ B[1].T) * (1 - h2 ** 2)]
+        before.append((W, B, [d[0].T @ x, d[1].T @ h1, e.T @ h2], [h1.T @ errs[0], h2.T @ errs[1]]))
+    fa_lab.fit(models, MNIST(x, y, x, y), epochs=1, batch_size=8, lr=lr, progress=False, final_train_error=False,
+               seed=0)
+    for m, (W0, B0, dW, dB) in zip(models, before):
+        for i in range(3):
+            assert torch.allclose(m.net.W[i], (1 - lr * lam) * W0[i] - lr * dW[i], atol=1e-12)
+        for i in (1, 2):
+            assert torch.allclose(m.feedback_matrix("B", i), (1 - lr * lam) * B0[i - 1] - lr * dB[i - 1], atol=1e-12)
+
+
+def test_direct_kolen_pollack_is_kolen_pollack_at_the_top_layer():
+    """With the output error, the top hidden layer's Bˡ gets (Wˡ⁺¹)ᵀ's update: Bˡ turns towards (Wˡ⁺¹)ᵀ (below
+    10°) as KP's B̃ˡ does, while DFA's fixed Bˡ stays far from it."""
+    torch.set_num_threads(1)
+    d = fa_lab.load_mnist().subset(2000, 500)
+    dkp = Rule("dkp", (("direct:KP",),) * 2, weight_decay=2.0)
+    models = [fa_lab.build([784, 50, 50, 10], "tanh", r, seed=0) for r in ("dfa", dkp)]
+    fa_lab.fit(models, d, epochs=4, lr=0.005, progress=False)
+    dfa_angle, dkp_angle = (_angle(m.feedback_matrix("B", 2), m.weight(3).T) for m in models)
+    assert dkp_angle < 10 and dfa_angle > 45, (dkp_angle, dfa_angle)
+    assert fa_lab.get_rule("dkp", 2).learned == (("B", 1), ("B", 2))
+    assert dict(fa_lab.get_rule("dkp", 2, aux=True).describe())["δa¹"] == "B¹e¹ (B¹ learned) ⊙ f′(a¹)"
+
+
 def test_term_spellings_round_trip():
     for name, term in fa_lab.core.rules.TERMS.items():
         assert str(term) == name and fa_lab.Term.parse(name) == term
-    assert fa_lab.get_rule("kp", 3).learned == (0, 1, 2) and fa_lab.get_rule("sign", 2).learned == ()
+    assert fa_lab.get_rule("kp", 3).learned == (("B_tilde", 1), ("B_tilde", 2), ("B_tilde", 3)) and fa_lab.get_rule("sign", 2).learned == ()
     assert fa_lab.build([6, 5, 4, 3], rule="sign").feedback == {}  # sign symmetry needs no feedback matrix
 
 

@@ -49,6 +49,8 @@ def cases():
     for rule in BEYOND:  # beyond the paper: sign symmetry, Kolen–Pollack (learned feedback, weight decay)
         out[f"{rule}-tanh"] = [dict(sizes=CLASSIFIER, activation="tanh", rule=rule)]
     out["lockstep-beyond"] = [dict(sizes=CLASSIFIER, activation="tanh", rule=r) for r in ("fa",) + BEYOND]
+    for aux in (False, True):  # direct Kolen–Pollack: learned Bⁱ, from the output error or the auxiliary ones
+        out["dkp" + "+aux" * aux + "-tanh"] = [dict(sizes=CLASSIFIER, activation="tanh", rule="dkp", aux=aux)]
     return out
 
 

@@ -15,11 +15,12 @@ def T(m):
     return m.transpose(-1, -2)
 
 
-def hidden_deltas(rule, act, head, fw, W, fb, e, t):
+def hidden_deltas(rule, act, head, fw, W, fb, e, t, errors=None):
     """δaⁱ for every hidden layer under ``rule`` (eq. 4); returns a list, lowest layer first.
 
     ``fw``: the forward pass (hⁱ, aⁱ); ``e``: output error δaˡ; ``t``: target rows
-    (needed only for auxiliary errors eⁱ = head(hⁱ Bⁱ) − t, §2.1.1).
+    (needed only for auxiliary errors eⁱ = head(hⁱ Bⁱ) − t, §2.1.1). ``errors``: a dict that receives
+    {i: eⁱ} for every layer whose direct term was computed (what a learned Bⁱ learns from).
     """
     n = rule.n_hidden
     fprime = [None] * n
@@ -38,7 +39,10 @@ def hidden_deltas(rule, act, head, fw, W, fb, e, t):
 
     def direct_term(i):
         if direct[i] is None:
-            direct[i] = layer_error(i) @ T(fb["B", i + 1])
+            ei = layer_error(i)
+            if errors is not None:
+                errors[i] = ei
+            direct[i] = ei @ T(fb["B", i + 1])
         return direct[i]
 
     def neighbour_delta(j, tilde):
@@ -64,10 +68,10 @@ def hidden_deltas(rule, act, head, fw, W, fb, e, t):
     return delta
 
 
-def backward(rule, act, head, fw, W, fb, t):
-    """The error e = δaˡ and all δaⁱ, lowest first (the output's last)."""
+def backward(rule, act, head, fw, W, fb, t, errors=None):
+    """The error e = δaˡ and all δaⁱ, lowest first (the output's last); ``errors`` as in :func:`hidden_deltas`."""
     e = head.error(fw.a[-1], t)
-    return hidden_deltas(rule, act, head, fw, W, fb, e, t) + [e]
+    return hidden_deltas(rule, act, head, fw, W, fb, e, t, errors) + [e]
 
 
 def weight_updates(fw, deltas):
@@ -84,10 +88,13 @@ def decay(tensors, lr, weight_decay):
 
 
 @torch.no_grad()
-def learn_feedback(rule, fb, fw, deltas, lr):
-    """Kolen–Pollack: B̃ⁱ ← B̃ⁱ − lr·(δWⁱ⁺¹)ᵀ = B̃ⁱ − lr·(hⁱ)ᵀ δaⁱ⁺¹ for each learned B̃ⁱ (the decay is separate)."""
-    for i in rule.learned:
-        B, h, d = fb["B_tilde", i + 1], fw.h[i + 1], deltas[i + 1]
+def learn_feedback(rule, fb, fw, deltas, lr, errors=None):
+    """The learned feedback's step (the decay is separate). Kolen–Pollack: B̃ⁱ ← B̃ⁱ − lr·(δWⁱ⁺¹)ᵀ =
+    B̃ⁱ − lr·(hⁱ)ᵀ δaⁱ⁺¹. Direct Kolen–Pollack: Bⁱ ← Bⁱ − lr·(hⁱ)ᵀ eⁱ, with eⁱ the error the layer's direct
+    term used (``errors`` from :func:`backward`: e, or the auxiliary eⁱ)."""
+    for kind, k in rule.learned:
+        B, h = fb[kind, k], fw.h[k]
+        d = deltas[k] if kind == "B_tilde" else errors[k - 1]
         if B.dim() == 2:
             B.addmm_(h.T, d, alpha=-lr)
         else:

@@ -61,16 +61,18 @@ class Lockstep:
     def step(self, x, t, lr):
         """One SGD step on a batch for all K models; returns the output logits (K, B, n_out)."""
         fw = forward(self.W, self.b, self.net.act, x)
-        parts, subs = [], []
+        parts, subs, errs = [], [], []
         for g, sl, fb in zip(self.groups, self.slices, self.fb):
             subs.append(fw if len(self.groups) == 1 else Forward([x] + [h[sl] for h in fw.h[1:]], [a[sl] for a in fw.a]))
-            parts.append(backward(g[0].rule, self.net.act, self.net.head, subs[-1], self._part(self.W, sl), fb, t))
+            errs.append({} if g[0].rule.learned else None)
+            parts.append(backward(g[0].rule, self.net.act, self.net.head, subs[-1], self._part(self.W, sl), fb, t,
+                                  errs[-1]))
         deltas = parts[0] if len(parts) == 1 else [torch.cat(ds) for ds in zip(*parts)]
         for g, sl, fb in zip(self.groups, self.slices, self.fb):  # weight decay (Kolen–Pollack), before the update
-            decay(self._part(self.W, sl) + [fb["B_tilde", i + 1] for i in g[0].rule.learned], lr, g[0].rule.weight_decay)
+            decay(self._part(self.W, sl) + [fb[key] for key in g[0].rule.learned], lr, g[0].rule.weight_decay)
         sgd_step(self.W, self.b, fw, deltas, lr)
-        for g, fb, sub, d in zip(self.groups, self.fb, subs, parts):
-            learn_feedback(g[0].rule, fb, sub, d, lr)
+        for g, fb, sub, d, er in zip(self.groups, self.fb, subs, parts, errs):
+            learn_feedback(g[0].rule, fb, sub, d, lr, er)
         return self._stacked(fw.a[-1])
 
     def _part(self, tensors, sl):

@@ -61,6 +61,7 @@ TERMS = {  # the spelling of each term in a rule
     "above:W": Term("above", via="weights"),         # (Wⁱ⁺¹)ᵀ δaⁱ⁺¹                  back-propagation
     "above:sign": Term("above", via="sign"),         # sign(Wⁱ⁺¹)ᵀ δaⁱ⁺¹              sign symmetry
     "above:KP": Term("above", learned=True),         # B̃ⁱ δaⁱ⁺¹, B̃ⁱ learned            Kolen–Pollack
+    "direct:KP": Term("direct", learned=True),       # Bⁱ eⁱ, Bⁱ learned as a readout      direct Kolen–Pollack
     "below": Term("below"),                          # B̄ⁱ δaⁱ⁻¹
     "below~": Term("below", tilde=True),             # B̄ⁱ δãⁱ⁻¹
 }
@@ -165,8 +166,10 @@ class Rule:
 
     @property
     def learned(self) -> tuple:
-        """0-based hidden layers whose feedback matrix B̃ⁱ learns (Kolen–Pollack terms)."""
-        return tuple(i for i, ts in enumerate(self.layers) if any(t.learned for t in ts))
+        """Keys of the feedback matrices that learn: ``("B_tilde", i)`` (Kolen–Pollack) and ``("B", i)`` (direct
+        Kolen–Pollack), 1-based i, lowest layer first."""
+        kind = {"above": "B_tilde", "direct": "B"}
+        return tuple((kind[t.source], i + 1) for i, ts in enumerate(self.layers) for t in ts if t.learned)
 
     @property
     def aux(self) -> bool:
@@ -182,6 +185,7 @@ class Rule:
         e = "eⁱ" if self.error == "auxiliary" else "e"
         sym = {"direct": f"Bⁱ{e}", "above": "B̃ⁱδaⁱ⁺¹", "above~": "B̃ⁱδãⁱ⁺¹", "above:W": "(Wⁱ⁺¹)ᵀδaⁱ⁺¹",
                "above:sign": "sign(Wⁱ⁺¹)ᵀδaⁱ⁺¹", "above:KP": "B̃ⁱδaⁱ⁺¹ (B̃ⁱ learned)",
+               "direct:KP": f"Bⁱ{e} (Bⁱ learned)",
                "below": "B̄ⁱδaⁱ⁻¹", "below~": "B̄ⁱδãⁱ⁻¹"}
         rows = []
         for i in reversed(range(self.n_hidden)):
@@ -249,7 +253,16 @@ def kp(n_hidden):
     return Rule("kp", (("above:KP",),) * n_hidden, weight_decay=KP_DECAY)
 
 
-PRESETS = {"bp": bp, "fa": fa, "dfa": dfa, "s1": s1, "s2": s2, "s3": s3, "sign": sign, "kp": kp}
+def dkp(n_hidden):
+    """Direct Kolen–Pollack: DFA whose Bⁱ learns as the readout from hⁱ that the layer's error trains,
+    Bⁱ ← (1 − lr·λ) Bⁱ − lr·(hⁱ)ᵀ eⁱ, with the same decay λ on every W (in the spirit of Webster, Choi & Ahn,
+    "Learning the connections in direct feedback alignment"). At the top hidden layer, with the output error,
+    this is Kolen–Pollack's update of (Wˡ⁺¹)ᵀ exactly; with auxiliary errors (``aux=True``) Bⁱ is the layer's
+    auxiliary classifier, trained on its own error, and δaⁱ is that classifier's gradient."""
+    return Rule("dkp", (("direct:KP",),) * n_hidden, weight_decay=KP_DECAY)
+
+
+PRESETS = {"bp": bp, "fa": fa, "dfa": dfa, "s1": s1, "s2": s2, "s3": s3, "sign": sign, "kp": kp, "dkp": dkp}
 PAPER_PRESETS = ("bp", "fa", "dfa", "s1", "s2", "s3")  # the rules of the paper; the others go beyond it
 
 
