@@ -25,6 +25,7 @@ The map (imports flow downwards only; nothing below imports anything above it):
       executors      where groups train: this process, a process pool, submitit local jobs or a Slurm job array
       runner         the resumable runner (lockstep groups, parallel jobs)
       verdicts       does the paper hold: a verdict per table cell and per claim of the paper
+      angles         the alignment diagnostics of committed runs as tables (epochs 1, 10, 100)
       deviations     why a cell is off: each known cause once, with its evidence; the rest "unexplained"
       report         paper-vs-ours tables, replication.csv, REPLICATION.md from its template
     teaching/      the book

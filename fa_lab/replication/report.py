@@ -23,7 +23,7 @@ from string import Template
 from ..core import feedback
 from ..core.errors import FaLabError, choose
 from ..core.rules import label
-from . import deviations
+from . import angles, deviations
 from . import experiments as ex
 from . import paper
 from . import results as rs
@@ -226,7 +226,7 @@ def markdown(records, stats, rows, warnings, protocol, results_dir, md_path, fig
         results_flag="" if str(results_dir) == rs.DEFAULT_DIR else f" --results {results_dir}",
         results_dir=results_dir, batch_size=full["batch_size"], lr=full["lr"], epochs=full["epochs"],
         ae_activation=ex.AE_ACTIVATION, noise_sd=feedback.NOISE_SD, density=feedback.DENSITY, tolerance=TOLERANCE,
-        partial=PARTIAL, claims=claims_markdown(stats, records), variants=variants_markdown(stats) + beyond_markdown(stats) + deviations.markdown(stats), tables="".join(f"## {title}\n\n{make(stats)}\n" for title, make in TABLES.values()),
+        partial=PARTIAL, claims=claims_markdown(stats, records), variants=variants_markdown(stats) + beyond_markdown(stats) + deviations.markdown(stats) + angles.markdown(records), tables="".join(f"## {title}\n\n{make(stats)}\n" for title, make in TABLES.values()),
         high_train=sum((r.final_train_error or 0) >= 0.01 for r in classifiers), n_classifier=len(classifiers),
         csv_path=rel(base / "replication.csv"), progress=progress_line(records, protocol, rows),
         diverged=_section("Diverged runs", [f"- `{r.run_id}`: {r.diverged}" for r in records if r.diverged]),

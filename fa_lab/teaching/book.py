@@ -19,7 +19,7 @@ from pathlib import Path
 from ..core.errors import FaLabError, positive
 from ..core.model import build
 from ..core.train import BATCH_SIZE, LR, fit
-from ..replication import paper
+from ..replication import angles, paper
 from ..replication import results as rs
 from ..replication.experiments import EXPERIMENTS, LIVE, net_label
 from ..replication.paper import FIGURES
@@ -230,7 +230,6 @@ def replication_report(root=ROOT, figures=True):
     import re
 
     from IPython.display import HTML
-    from markdown_it import MarkdownIt
 
     path = Path(root) / "REPLICATION.md"
     if not path.exists():
@@ -245,12 +244,25 @@ def replication_report(root=ROOT, figures=True):
         return f'<img alt="{html.escape(m.group(1))}" style="max-width:100%" ' \
                f'src="data:image/png;base64,{base64.b64encode(img.read_bytes()).decode()}">'
 
-    text = re.sub(r"!\[([^\]]*)\]\(([^)]*)\)", embed, path.read_text())
+    return _markdown_html(re.sub(r"!\[([^\]]*)\]\(([^)]*)\)", embed, path.read_text()))
+
+
+def _markdown_html(text):
+    """Markdown (with tables) as styled HTML."""
+    from IPython.display import HTML
+    from markdown_it import MarkdownIt
+
     body = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
     body = body.replace("<table>", '<div style="overflow-x:auto"><table class="fa-table">').replace("</table>",
                                                                                                    "</table></div>")
     return HTML(STYLE + body)
 
 
-__all__ = ["alignment_figure", "replication_report", "quick_data", "run", "quick_check", "alignment_run", "paper_table", "results_table", "results_figure",
+def alignment_table(protocol="full", results_dir=None):
+    """The committed runs' alignment diagnostics at epochs 1, 10, 100 (:mod:`fa_lab.replication.angles`)."""
+    text = angles.table(load_records(None, protocol, results_dir))
+    return _markdown_html(text or "*No committed run has recorded alignment diagnostics yet.*")
+
+
+__all__ = ["alignment_figure", "alignment_table", "replication_report", "quick_data", "run", "quick_check", "alignment_run", "paper_table", "results_table", "results_figure",
            "load_records", "net_label", "EXPERIMENTS", "LIVE"]
