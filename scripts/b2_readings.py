@@ -22,12 +22,10 @@ from fa_lab.core.data import load_mnist
 def models():
     sizes = [784, 800, 800, 10]
     b2 = fa_lab.build(sizes, "tanh", "dfa", family="B2", name="dfa-B2")
-    tiled = fa_lab.build(sizes, "tanh", "dfa", family="B2", name="dfa-B2-tiled")
+    tiled = fa_lab.build(sizes, "tanh", "dfa", family="B2", feedback_params={"tiled": True}, name="dfa-B2-tiled")
     floor = fa_lab.build(sizes, "tanh", "dfa", family="B2", name="readout-only")
     uniform = fa_lab.build(sizes, "tanh", "dfa", name="dfa-uniform")
     for i in (1, 2):
-        B = tiled.feedback["B", i]
-        B.copy_(torch.eye(10, dtype=B.dtype).repeat(B.shape[0] // 10, 1))
         floor.feedback["B", i].zero_()
     return [b2, tiled, floor, uniform]
 

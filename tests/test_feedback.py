@@ -111,3 +111,13 @@ def test_b1_is_b7_plus_ones_which_dfa_cannot_see():
     for key in a.feedback:
         assert torch.allclose(a.feedback[key] - b.feedback[key], torch.ones_like(a.feedback[key]), atol=1e-12)
         assert (e @ (a.feedback[key] - b.feedback[key]).T).abs().max() < 1e-12
+
+
+def test_b2_tiled_gives_every_unit_one_class():
+    """The exp4-b2-tiled reading: eye(10) repeated down an 800-unit layer; square matrices stay the identity."""
+    from fa_lab.core.feedback import identity
+
+    B = identity((800, 10), None, tiled=True)
+    assert (B.sum(1) == 1).all() and (B.sum(0) == 80).all() and B[13, 3] == 1
+    assert torch.equal(identity((800, 800), None, tiled=True), identity((800, 800), None))
+    assert identity((800, 10), None).sum() == 10

@@ -51,9 +51,14 @@ def ones_noise(shape, g, sd=NOISE_SD):
     return torch.ones(shape, dtype=torch.float64) + _noise(shape, g, sd)
 
 
-def identity(shape, g):
-    """B2: the (non-square) identity, ones on the main diagonal."""
-    return torch.eye(*shape, dtype=torch.float64)
+def identity(shape, g, tiled=False):
+    """B2: the (non-square) identity, ones on the main diagonal. ``tiled``: the identity repeated along the longer
+    side (entry (r, c) is 1 when r ≡ c mod min(shape)), so that every unit of a wide layer gets one class's error
+    (the variant ``exp4-b2-tiled``; a square matrix is the identity either way)."""
+    if not tiled:
+        return torch.eye(*shape, dtype=torch.float64)
+    n = min(shape)
+    return (torch.arange(shape[0])[:, None] % n == torch.arange(shape[1])[None, :] % n).double()
 
 
 def identity_noise(shape, g, sd=NOISE_SD):

@@ -58,7 +58,7 @@ CAUSES = (
           "like 10 units, the tiled one like ordinary DFA (which ends at 1.9 % on this net): only a reading in "
           "which every unit receives an error can reach the paper's 2.32 % for DFA. The paper's FA-B2 (3.81 %), "
           "close to ours, fits the faithful reading, so the paper's DFA-B2 may have used another B2 than its "
-          "FA; a 100-epoch run of the tiled reading is the next test.",
+          "FA. The variant `exp4-b2-tiled` (table above) runs the tiled reading for the full 100 epochs.",
           _exp4("dfa", ["B2"]) | _exp4("fa", ["B2"])),
     Cause("exp4-small-feedback", "Feedback of scale 0.01 (DFA with B1, B3, B5, B7) learns too slowly in 100 epochs",
           "partly explained",

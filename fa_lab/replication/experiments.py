@@ -77,6 +77,11 @@ VARIANTS = {e.name: e for e in (
                EXP4_RULES, family="B1", variant_of="exp4",
                note="The paper's N(0, 0.01) is read as sd 0.01 in the faithful runs; this variant reads it as "
                     "N(μ, σ²) with σ² = 0.01, i.e. sd 0.1, for every family with noise (B1, B3, B6, B7)."),
+    Experiment("exp4-b2-tiled", "Experiment 4, variant: B2 read as the identity tiled down the layer", None, (8,),
+               EXP4_RULES, family="B2", variant_of="exp4",
+               note="The faithful B2 = eye(800, 10) gives an error to 10 of the 800 units of a layer (the other 790 "
+                    "never learn); this variant repeats the 10x10 identity down the layer, so unit j gets class "
+                    "j mod 10's error and every unit learns."),
     Experiment("exp3-300ep", "Experiment 3, variant: 300 epochs on 784-800-800-784", None, (6, 7), AE_RULES,
                variant_of="exp3", full_settings=(("epochs", 300),),
                note="BP was still improving at epoch 100 of the faithful run; this variant trains every rule "
@@ -209,6 +214,8 @@ def _runs(experiment, ae_activation):
     if experiment == "exp4-sd0.1":
         return [((784, 800, 800, 10), "tanh", "softmax", r, False, f, (("sd", 0.1),)) for r in EXP4_RULES
                 for f in NOISY_FAMILIES]
+    if experiment == "exp4-b2-tiled":
+        return [((784, 800, 800, 10), "tanh", "softmax", r, False, "B2", (("tiled", True),)) for r in EXP4_RULES]
     if experiment == "deep":
         return [(s, "tanh", "softmax", r, aux, "uniform") for s in DEEP_SIZES for r in DEEP_RULES
                 for aux in ((False, True) if r in STRATEGIES else (False,))]
