@@ -194,12 +194,17 @@ def progress_line(records, protocol, rows, seeds=(0, 1, 2)) -> str:
 
 
 def compute_line(records) -> str:
-    """Total wall time of the lockstep passes behind the records, and where they ran."""
+    """The wall time of the lockstep passes behind the records, summed per device (passes that ran side by side
+    count each: process-hours, not elapsed time)."""
     passes = {tuple(r.group or [r.run_id]): r for r in records}
-    hours = sum(r.wall_time_s or 0 for r in passes.values()) / 3600
-    where = sorted({f"{r.device_name or r.device} on {r.host.get('cpu', '?')}" for r in records})
-    return (f"Compute: {len(passes)} lockstep passes, {hours:.2f} h of wall time in total"
-            + (f" ({'; '.join(where)})" if where else "") + ".")
+    per = {}
+    for r in passes.values():
+        where = f"{r.device_name or r.device} on {r.host.get('cpu', '?')}"
+        n, h = per.get(where, (0, 0.0))
+        per[where] = (n + 1, h + (r.wall_time_s or 0) / 3600)
+    parts = "; ".join(f"{where}: {n} passes, {h:.2f} h" for where, (n, h) in sorted(per.items()))
+    return (f"Compute: {len(passes)} lockstep passes, {sum(h for _, h in per.values()):.2f} h of wall time summed "
+            f"over passes (passes that ran side by side count each)" + (f" ({parts})" if parts else "") + ".")
 
 
 def _section(title, lines):
