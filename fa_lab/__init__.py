@@ -33,6 +33,7 @@ The map (imports flow downwards only; nothing below imports anything above it):
       book           what notebooks call: live runs, the paper's tables, committed results
       panel          the live ipywidgets panel (the only module that imports ipywidgets)
       exercises      checkers for the exercises
+      beyond_exercises  checkers for chapter 14's exercises (sign symmetry, direct Kolen–Pollack)
       _diagnose      what the checkers say when an answer is wrong (the usual slips)
       schematics     the paper's Figures 1–3 drawn from the rules
       reference      the book's API reference page, from the signatures and docstrings

@@ -163,7 +163,7 @@ def test_s3_middle_layer_of_a_deep_net_equals_its_equation(tiny):
 
 
 def test_sign_delta_checker_accepts_the_rule_and_names_slips():
-    from fa_lab.teaching.exercises import check_sign_delta
+    from fa_lab.teaching.beyond_exercises import check_sign_delta
 
     assert check_sign_delta(lambda W, d, f: (torch.sign(W).T @ d) * f)
     bp_answer = check_sign_delta(lambda W, d, f: (W.T @ d) * f)
@@ -177,3 +177,16 @@ def test_panel_offers_the_new_rules():
 
     p = Panel("exp1", rules=("fa", "sign", "kp"))
     assert {"sign", "kp"} <= set(p.rules.options) and p.rules.value == ("fa", "sign", "kp")
+
+
+def test_dkp_step_checker_accepts_the_rule_and_names_slips():
+    from fa_lab.teaching.beyond_exercises import check_dkp_step
+
+    assert check_dkp_step(lambda B, h, e, lr, lam: (1 - lr * lam) * B - lr * torch.outer(h, e))
+    slips = {"no decay": lambda B, h, e, lr, lam: B - lr * torch.outer(h, e),
+             "decay after the update": lambda B, h, e, lr, lam: (1 - lr * lam) * (B - lr * torch.outer(h, e)),
+             "the update's sign": lambda B, h, e, lr, lam: (1 - lr * lam) * B + lr * torch.outer(h, e)}
+    for name, fn in slips.items():
+        verdict = check_dkp_step(fn)
+        assert not verdict and name in verdict.message, verdict.message
+    assert check_dkp_step(lambda B, h, e, lr, lam: ...).todo

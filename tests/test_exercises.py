@@ -188,7 +188,7 @@ def test_verdict_display():
 def test_public_names():
     from fa_lab.teaching import exercises
 
-    assert set(exercises.__all__) == {"Verdict", "check_bp_delta", "check_fa_delta", "check_sign_delta", "check_dfa_delta",
+    assert set(exercises.__all__) == {"Verdict", "check_bp_delta", "check_fa_delta", "check_dfa_delta",
                                       "check_aux_error", "check_strategy", "check_family", "autograd_check", "expect"}
     assert all(hasattr(exercises, n) for n in exercises.__all__) and not hasattr(exercises, "presets")
 

@@ -31,7 +31,7 @@ from ..core.rules import Rule, get_rule
 from ._diagnose import (ACTS, SIZES, TODO, as_tensor, attempt, cases, describe, diagnose, family_problem, forward, same,
                         todo)
 
-__all__ = ["Verdict", "check_bp_delta", "check_fa_delta", "check_sign_delta", "check_dfa_delta", "check_aux_error",
+__all__ = ["Verdict", "check_bp_delta", "check_fa_delta", "check_dfa_delta", "check_aux_error",
            "check_strategy", "check_family", "autograd_check", "expect"]
 
 
@@ -122,26 +122,6 @@ def check_fa_delta(fn, n=6):
 
     return _check(fn, "the FA delta", make, n, rule="fa",
                   hint=" B̃ⁱ is (nᵢ, nᵢ₊₁): B_tilde @ delta_next has nᵢ entries.")
-
-
-def check_sign_delta(fn, n=6):
-    """``fn(W_next, delta_next, f_prime) -> δaⁱ = sign(Wⁱ⁺¹)ᵀ δaⁱ⁺¹ ⊙ f′(aⁱ)`` (sign symmetry, chapter 14)."""
-
-    def make(m, x, y):
-        d = [t[0] for t in m.deltas(x, y)]
-        _, fp = forward(m, x)
-        i = m.seed % 2
-        W, dn = m.weight(i + 2), d[i + 1]
-        wrong = {"sign(Wⁱ⁺¹)ᵀ δaⁱ⁺¹ without ⊙ f′(aⁱ): the derivative of the activation is missing":
-                 torch.sign(W).T @ dn,
-                 "(Wⁱ⁺¹)ᵀ δaⁱ⁺¹ ⊙ f′(aⁱ): that is back-propagation; sign symmetry keeps only the signs":
-                 (W.T @ dn) * fp[i],
-                 "sign((Wⁱ⁺¹)ᵀ δaⁱ⁺¹) ⊙ f′(aⁱ): the sign goes on the weights, not on the transported error":
-                 torch.sign(W.T @ dn) * fp[i]}
-        return (W, dn, fp[i]), d[i], wrong
-
-    return _check(fn, "the sign-symmetry delta", make, n, rule="sign",
-                  hint=" Wⁱ⁺¹ is (nᵢ₊₁, nᵢ): torch.sign(W_next).T @ delta_next has nᵢ entries.")
 
 
 # ---------------------------------------------------------------- chapter 4: direct feedback alignment
