@@ -17,8 +17,11 @@ from fa_lab.core.nets import forward, generator
 from fa_lab.replication import experiments as ex
 
 
-def trace(cfg, data, steps, lr, every):
+def trace(cfg, data, steps, lr, every, bias_scale=1.0):
     model = cfg.build()
+    with torch.no_grad():  # the protocol draws biases N(0, 1); bias_scale shrinks them (0: zero biases)
+        for b in model.net.b:
+            b.mul_(bias_scale)
     stack = Lockstep([model])
     net = model.net
     head = net.head
@@ -42,6 +45,33 @@ def trace(cfg, data, steps, lr, every):
     return rows
 
 
+def term_sizes(cfg, data, rows=256):
+    """Mean row norm at initialisation of each error term every hidden layer of ``cfg``'s rule averages (eq. 4),
+    beside BP's transport (Wⁱ⁺¹)ᵀ δaⁱ⁺¹ of the same delta: how much each term weighs in the mean F."""
+    from fa_lab.core.engine import hidden_deltas
+
+    model = cfg.build()
+    x = data.x_train[:rows]
+    t = model.net.head.target(data.y_train[:rows], x, model.net.sizes[-1], x.dtype)
+    fw = model.net.forward(x)
+    e = model.net.head.error(fw.a[-1], t)
+    seen = []
+
+    def spy(terms):  # F, recording each term's size
+        seen.append([float(u.norm(dim=-1).mean()) for u in terms])
+        return sum(terms) / len(terms)
+
+    rule = type(model.rule)(model.rule.name, model.rule.layers, model.rule.error, spy)
+    seen.clear()  # the Rule checked its F on two test terms
+    with torch.no_grad():
+        hidden_deltas(rule, model.net.act, model.net.head, fw, model.net.W, model.feedback, e, t)
+    names = [[str(term) for term in model.rule.layers[i]] for i in rule.order]
+    bp_like = [float((d @ W).norm(dim=-1).mean()) for d, W in zip(
+        hidden_deltas(type(model.rule)("bp", (("above:W",),) * len(model.rule.layers)), model.net.act, model.net.head,
+                      fw, model.net.W, model.feedback, e, t)[1:] + [e], model.net.W[1:])]
+    return [(i + 1, list(zip(n, sizes)) + [("BP's own term", bp_like[i])]) for i, n, sizes in zip(rule.order, names, seen)]
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("runs", nargs="+")
@@ -49,14 +79,17 @@ def main():
     p.add_argument("--every", type=int, default=250)
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--bias-scale", type=float, default=1.0, help="multiply the initial N(0, 1) biases (0: zero biases)")
     a = p.parse_args()
     data = load_mnist()
     for prefix in a.runs:
         cfg = next(c for c in ex.configs("all", "full", (a.seed,)) if c.run_id.startswith(prefix + "-s"))
         lr = a.lr or cfg.lr
-        print(f"{cfg.run_id}  lr {lr:g}  batch {cfg.batch_size}")
+        print(f"{cfg.run_id}  lr {lr:g}  batch {cfg.batch_size}  initial biases x{a.bias_scale:g}")
+        for layer, terms in term_sizes(cfg, data):
+            print(f"  at initialisation, layer {layer}: mean |term| " + ", ".join(f"{n} {v:.1f}" for n, v in terms))
         print("  step   loss/example   |W1| |W2| |W3|          max|h1| max|h2|      max|aux logit| per layer")
-        for k, loss, wn, hm, aux in trace(cfg, data, a.steps, lr, a.every):
+        for k, loss, wn, hm, aux in trace(cfg, data, a.steps, lr, a.every, a.bias_scale):
             print(f"  {k:5d}  {loss:12.4g}   {' '.join(f'{w:8.3g}' for w in wn)}   "
                   f"{' '.join(f'{h:8.3g}' for h in hm)}   {' '.join(f'{x:8.3g}' for x in aux)}")
 
