@@ -82,7 +82,7 @@ CAUSES = (
           "partly explained",
           "`python scripts/trace_divergence.py exp2-784-800-800-10-relu-s3-aux` (seed 0) measures the terms at "
           "initialisation and traces the first steps. The neighbour terms, carried by 800×800 U(−½, ½) matrices, "
-          "are 5–6× the direct ones and ~50× BP's own term (mean row norms: layer 2 direct 9.2, below~ 58.8, BP "
+          "are about 6× the direct ones and ~40× BP's own term (mean row norms: layer 2 direct 9.2, below~ 58.8, BP "
           "1.4), so a layer that averages one in follows mostly a random projection, which is no descent "
           "direction. In s2 and s3 that layer is the top hidden one, which feeds the output: in 1 000 steps "
           "|W²| grows 28.7 → 171, max|h²| 16 → 4 850 and the training loss to 10⁶ per example, and the run is "
