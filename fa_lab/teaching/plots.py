@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ..core.rules import PRESETS
 from ..replication import results as rs
@@ -80,8 +81,6 @@ def curves(source, ax=None, title=None, paper=None, ylabel=None, ylim=None, log=
             ax.fill_between(x, mean - sd, mean + sd, color=colour, alpha=0.2, lw=0)
         if paper and paper.get(name) is not None:
             ax.axhline(paper[name], ls="--", lw=1, color=colour)
-    from matplotlib.ticker import MaxNLocator
-
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(xlabel="epoch", ylabel=ylabel or "test error %", title=title or "")
     if log:
@@ -203,6 +202,7 @@ def plot_alignment(angles, fig=None, layer_title="δW{} vs BP"):
             ax.plot(range(len(a)), [row[i] for row in a], "o-" if len(a) <= 12 else "-", label=name, color=colour)
         ax.axhline(90, color="0.5", lw=0.8, ls=":")
         ax.set(title=layer_title.format("¹²³⁴⁵⁶⁷⁸⁹"[i]), xlabel="epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("angle (degrees)")
     axes[-1].legend(fontsize=8)
