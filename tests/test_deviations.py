@@ -54,3 +54,17 @@ def test_markdown_groups_off_cells_under_their_cause():
     assert text.index("### B2") < text.index("dfa-B2: paper 2.32, ours 4.15") < text.index("### Unexplained")
     assert "2x800 Tanh s1: paper" in text.split("### Unexplained")[1]
     assert dv.markdown({s1.key: _stats(s1.test_error)}) == ""
+
+
+def test_markdown_for_one_experiment_and_the_book_views(tmp_path):
+    b2 = _cell("exp4", dv.TANH_800, "dfa-B2")
+    stats = {b2.key: _stats(4.15, 2.7)}
+    assert "dfa-B2" in dv.markdown(stats, "exp4") and dv.markdown(stats, "exp1") == ""
+    pytest.importorskip("IPython")
+    from fa_lab import FaLabError
+    from fa_lab.teaching import book
+
+    assert "Not yet run" in book.variant_table("exp4-b2-tiled", results_dir=tmp_path).data
+    assert "No cell of this experiment" in book.deviations("exp4", results_dir=tmp_path).data
+    with pytest.raises(FaLabError, match="unknown variant 'exp9'; valid choices: exp4-sd0.1"):
+        book.variant_table("exp9")

@@ -119,10 +119,13 @@ def _line(cell, s):
             f"(n = {s.n}{div}{train})")
 
 
-def markdown(stats) -> str:
-    """The "Deviations" section: the off cells grouped by cause, each cause with its status and evidence."""
+def markdown(stats, experiment=None) -> str:
+    """The "Deviations" section: the off cells (of one ``experiment``, or all) grouped by cause, each cause with
+    its status and evidence."""
     groups = {}
     for cell in paper.cells():
+        if experiment is not None and cell.experiment != experiment:
+            continue
         s = stats.get(cell.key)
         key = cause_of(cell, s)
         if key:

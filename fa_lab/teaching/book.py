@@ -16,14 +16,15 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
-from ..core.errors import FaLabError, positive
+from ..core.errors import FaLabError, choose, positive
 from ..core.model import build
 from ..core.train import BATCH_SIZE, LR, fit
 from ..replication import angles, paper
+from ..replication import deviations as dv
 from ..replication import results as rs
-from ..replication.experiments import EXPERIMENTS, LIVE, net_label
+from ..replication.experiments import EXPERIMENTS, LIVE, VARIANTS, net_label
 from ..replication.paper import FIGURES
-from ..replication.report import ours
+from ..replication.report import ours, table_variant
 from ..replication.verdicts import cell_verdict as verdict
 from . import plots
 from .exercises import expect
@@ -258,11 +259,25 @@ def _markdown_html(text):
     return HTML(STYLE + body)
 
 
+def variant_table(name, protocol="full", results_dir=None):
+    """A named variant beside the faithful runs it changes (as in REPLICATION.md), or a note that it has not run."""
+    v = VARIANTS[choose("variant", name, list(VARIANTS))]
+    stats = rs.summarize(load_records(name, protocol, results_dir) + load_records(v.variant_of, protocol, results_dir))
+    table = table_variant(stats, name) if any(k[0] == name for k in stats) else "*Not yet run.*"
+    return _markdown_html(f"**{v.title}.** {v.note}\n\n{table}")
+
+
+def deviations(experiment, protocol="full", results_dir=None):
+    """The off cells of one experiment grouped by cause, with the evidence (:mod:`fa_lab.replication.deviations`)."""
+    text = dv.markdown(rs.summarize(load_records(experiment, protocol, results_dir)), experiment)
+    return _markdown_html(text or "*No cell of this experiment is off the paper (or none has run yet).*")
+
+
 def alignment_table(protocol="full", results_dir=None):
     """The committed runs' alignment diagnostics at epochs 1, 10, 100 (:mod:`fa_lab.replication.angles`)."""
     text = angles.table(load_records(None, protocol, results_dir))
     return _markdown_html(text or "*No committed run has recorded alignment diagnostics yet.*")
 
 
-__all__ = ["alignment_figure", "alignment_table", "replication_report", "quick_data", "run", "quick_check", "alignment_run", "paper_table", "results_table", "results_figure",
+__all__ = ["alignment_figure", "alignment_table", "variant_table", "deviations", "replication_report", "quick_data", "run", "quick_check", "alignment_run", "paper_table", "results_table", "results_figure",
            "load_records", "net_label", "EXPERIMENTS", "LIVE"]
