@@ -31,6 +31,8 @@ class Replay:
     """Trains ``stack`` chunk by chunk: ``steps(x, t, perm, start)`` runs the ``CHUNK`` steps whose rows are
     ``perm[start : start + CHUNK·batch]`` and returns their outputs (one (K, batch, n_out) tensor per step)."""
 
+    RECORD = True  # tests set False to check the chunking on a CPU (buffers and all, nothing recorded)
+
     def __init__(self, stack, x_train, t_train, batch_size, step_lr, chunk=CHUNK):
         self.stack, self.batch, self.lr, self.chunk = stack, batch_size, step_lr, chunk
         self.rows = batch_size * chunk
@@ -38,8 +40,6 @@ class Replay:
         self.t = torch.empty(self.rows, t_train.shape[1], dtype=t_train.dtype, device=t_train.device)
         self.out = None
         self.graph = None if self.RECORD else False  # None: not recorded yet; False: train eagerly
-
-    RECORD = True  # tests set False to check the chunking on a CPU (buffers and all, nothing recorded)
 
     def _eager(self):
         """The chunk's steps on the buffers, op by op; fills ``self.out``."""
@@ -69,8 +69,7 @@ class Replay:
         if self.graph:
             self.graph.replay()
         else:
-            first = self.graph is None
-            if first:  # warm-up on a side stream, as a capture requires
+            if self.graph is None:  # warm-up on a side stream, as a capture requires
                 side = torch.cuda.Stream()
                 side.wait_stream(torch.cuda.current_stream())
                 with torch.cuda.stream(side):

@@ -164,7 +164,7 @@ class Rule:
                 out.add("B")
         return out
 
-    @property
+    @cached_property  # read on every training step
     def learned(self) -> tuple:
         """Keys of the feedback matrices that learn: ``("B_tilde", i)`` (Kolen–Pollack) and ``("B", i)`` (direct
         Kolen–Pollack), 1-based i, lowest layer first."""

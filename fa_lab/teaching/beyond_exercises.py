@@ -7,8 +7,8 @@ from __future__ import annotations
 import torch
 
 from ..core.lockstep import Lockstep
-from ._diagnose import cases, diagnose, forward
-from .exercises import Verdict, _check, _run
+from ._diagnose import forward
+from .exercises import _check
 
 __all__ = ["check_sign_delta", "check_dkp_step"]
 
@@ -36,22 +36,18 @@ def check_sign_delta(fn, n=6):
 def check_dkp_step(fn, n=6):
     """``fn(B, h, e, lr, lam) -> Bⁱ after one example``: (1 − lr·λ) Bⁱ − lr·hⁱ (eⁱ)ᵀ (direct Kolen–Pollack), checked
     against the engine's step on tiny ``dkp`` nets (output error: eⁱ = e)."""
-    what = "the direct Kolen–Pollack step"
-    for k, (m, x, y) in enumerate(cases(n, rule="dkp")):
+
+    def make(m, x, y):
         i, lr, lam = m.seed % 2 + 1, 0.1, m.rule.weight_decay
         fw, _ = forward(m, x)
         e = m.deltas(x, y)[-1][0]
         B, h = m.feedback_matrix("B", i).clone(), fw.h[i][0]
         Lockstep([m]).step(x, m.net.head.target(y, x, m.sizes[-1], x.dtype), lr)  # the engine's step, in place
-        want = m.feedback_matrix("B", i)
         wrong = {"no decay: (1 − lr·λ) multiplies the old Bⁱ": B - lr * torch.outer(h, e),
                  "the update's sign: the step goes against (hⁱ)(eⁱ)ᵀ, Bⁱ − lr·hⁱ(eⁱ)ᵀ": (1 - lr * lam) * B + lr * torch.outer(h, e),
                  "decay after the update: decay the old Bⁱ, then subtract lr·hⁱ(eⁱ)ᵀ":
                  (1 - lr * lam) * (B - lr * torch.outer(h, e))}
-        out, verdict = _run(fn, (B, h, e, lr, lam), what)
-        if verdict is not None:
-            return verdict if verdict.todo else Verdict(False, verdict.message + " Bⁱ is (nᵢ, n_out): torch.outer(h, e).")
-        problem = diagnose(out, want, wrong, what)
-        if problem:
-            return Verdict(False, problem + f" [net {list(m.sizes)}, activation {m.net.act.name}, seed {k}]")
-    return Verdict(True, f"correct: {what} matches the engine on {n} random nets (tanh, sigmoid, relu).")
+        return (B, h, e, lr, lam), m.feedback_matrix("B", i), wrong
+
+    return _check(fn, "the direct Kolen–Pollack step", make, n, rule="dkp",
+                  hint=" Bⁱ is (nᵢ, n_out): torch.outer(h, e).")
