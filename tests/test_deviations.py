@@ -60,6 +60,7 @@ def test_markdown_for_one_experiment_and_the_book_views(tmp_path):
     b2 = _cell("exp4", dv.TANH_800, "dfa-B2")
     stats = {b2.key: _stats(4.15, 2.7)}
     assert "dfa-B2" in dv.markdown(stats, "exp4") and dv.markdown(stats, "exp1") == ""
+    assert dv.markdown(stats, "exp4", level=4).startswith("#### Deviations") and "\n##### B2" in dv.markdown(stats, level=4)
     pytest.importorskip("IPython")
     from fa_lab import FaLabError
     from fa_lab.teaching import book

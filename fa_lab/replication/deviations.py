@@ -121,9 +121,9 @@ def _line(cell, s):
             f"(n = {s.n}{div}{train})")
 
 
-def markdown(stats, experiment=None) -> str:
+def markdown(stats, experiment=None, level=2) -> str:
     """The "Deviations" section: the off cells (of one ``experiment``, or all) grouped by cause, each cause with
-    its status and evidence."""
+    its status and evidence; ``level``: the heading level of the section (its causes one below)."""
     groups = {}
     for cell in paper.cells():
         if experiment is not None and cell.experiment != experiment:
@@ -134,11 +134,12 @@ def markdown(stats, experiment=None) -> str:
             groups.setdefault(key, []).append(_line(cell, s))
     if not groups:
         return ""
-    out = ["## Deviations, grouped by cause\n",
+    h, sub = "#" * level, "#" * (level + 1)
+    out = [f"{h} Deviations, grouped by cause\n",
            "Every cell that is not a **yes** (or whose runs diverged), under the first cause that covers it.\n"]
     for c in CAUSES:
         if c.key in groups:
-            out += [f"### {c.title} ({c.status})\n", "\n".join(groups[c.key]) + "\n", c.text + "\n"]
+            out += [f"{sub} {c.title} ({c.status})\n", "\n".join(groups[c.key]) + "\n", c.text + "\n"]
     if UNEXPLAINED in groups:
-        out += ["### Unexplained\n", "\n".join(groups[UNEXPLAINED]) + "\n"]
+        out += [f"{sub} Unexplained\n", "\n".join(groups[UNEXPLAINED]) + "\n"]
     return "\n".join(out) + "\n"

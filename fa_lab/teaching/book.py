@@ -269,7 +269,7 @@ def variant_table(name, protocol="full", results_dir=None):
 
 def deviations(experiment, protocol="full", results_dir=None):
     """The off cells of one experiment grouped by cause, with the evidence (:mod:`fa_lab.replication.deviations`)."""
-    text = dv.markdown(rs.summarize(load_records(experiment, protocol, results_dir)), experiment)
+    text = dv.markdown(rs.summarize(load_records(experiment, protocol, results_dir)), experiment, level=4)
     return _markdown_html(text or "*No cell of this experiment is off the paper (or none has run yet).*")
 
 
