@@ -49,6 +49,15 @@ def write_record(results_dir, record):
     return out
 
 rs.write_record = write_record
+if os.environ.get("SLOW_RELEASE"):  # a loaded machine: releasing the claims takes a while
+    import fa_lab.replication.claims as cl
+    _release_all = cl.Claims.release_all
+
+    def release_all(self):
+        time.sleep(float(os.environ["SLOW_RELEASE"]))
+        _release_all(self)
+
+    cl.Claims.release_all = release_all
 if __name__ == "__main__":
     go = os.environ.get("GO_FILE")
     if go:
@@ -229,19 +238,26 @@ def test_stale_claim_is_redone_and_a_live_one_is_left_alone(tiny, fits, tmp_path
 
 @pytest.fixture
 def spawn(tmp_path):
-    """Start tiny runners in subprocesses: ``spawn(res, log, extra_args, env)``. Each is killed after 240 s at the
-    latest (a watchdog), and whatever still runs when the test ends is killed."""
+    """Start tiny runners in subprocesses: ``spawn(res, log, extra_args, env)``, each in a session of its own. Each
+    is killed, with everything it started, after 240 s at the latest (a watchdog), and whatever still runs when the
+    test ends is killed the same way (a hung runner fails its test instead of hanging the suite)."""
     import threading
 
     script, started = tmp_path / "tiny_runner.py", []
     script.write_text(SCRIPT)
 
-    def start(res, log, extra=(), env=None, new_session=False, wrap=()):
+    def kill_all(p):
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def start(res, log, extra=(), env=None, wrap=()):
         argv = [*wrap, sys.executable, str(script), "replicate", "exp1", "baselines", "--quick", "--results", str(res),
                 "--no-progress", "--max-group-size", "1", *extra]
         p = subprocess.Popen(argv, env=dict(os.environ, OMP_NUM_THREADS="1", WRITE_LOG=str(log), **(env or {})),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=new_session)
-        watchdog = threading.Timer(240, p.kill)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        watchdog = threading.Timer(240, kill_all, (p,))
         watchdog.daemon = True
         watchdog.start()
         started.append((p, watchdog))
@@ -250,8 +266,7 @@ def spawn(tmp_path):
     yield start
     for p, watchdog in started:
         watchdog.cancel()
-        if p.poll() is None:
-            p.kill()
+        kill_all(p)
         p.communicate()
 
 
@@ -371,7 +386,7 @@ def test_sigterm_exits_143_and_releases_claims(spawn, tmp_path, jobs, group):
     when the whole process group gets it (`timeout`, `kill -- -PGID`): each worker then gets SIGTERM twice, from
     the group and from the runner, and still prints nothing."""
     res = tmp_path / "r"
-    runner = spawn(res, tmp_path / "log", ["--jobs", jobs], env={"TINY_EPOCHS": "100000"}, new_session=group)
+    runner = spawn(res, tmp_path / "log", ["--jobs", jobs], env={"TINY_EPOCHS": "100000", "SLOW_RELEASE": "1"})
     deadline = time.monotonic() + 120
     while not list(res.rglob("*.claim")):  # training (for ever)
         assert runner.poll() is None and time.monotonic() < deadline
@@ -388,10 +403,11 @@ def test_sigterm_exits_143_and_releases_claims(spawn, tmp_path, jobs, group):
 
 @pytest.mark.skipif(not shutil.which("timeout"), reason="needs coreutils timeout")
 def test_runner_under_timeout_stops_in_one_line(spawn, tmp_path):
-    """`timeout` signals the runner and then its whole process group, so each busy worker gets SIGTERM twice
-    (from the group, then from the runner) and idle ones once: still one line, claims released."""
+    """`timeout` signals the runner and then its whole process group, so the runner gets SIGTERM twice and each
+    busy worker too (from the group, then from the runner): still one line, claims released, no hang. Releasing
+    is slowed down (SLOW_RELEASE) so that the second signal lands while the first is being handled."""
     res = tmp_path / "r"
-    runner = spawn(res, tmp_path / "log", ["--jobs", "2"], env={"TINY_EPOCHS": "100000"},
+    runner = spawn(res, tmp_path / "log", ["--jobs", "2"], env={"TINY_EPOCHS": "100000", "SLOW_RELEASE": "1"},
                    wrap=["timeout", "-s", "TERM", "20"])
     _, err = runner.communicate(timeout=120)
     assert runner.returncode == 124 and err.strip().splitlines() == ["fa_lab: terminated"], err

@@ -29,6 +29,10 @@ class Terminated(KeyboardInterrupt):
 
 
 def _raise_terminated(signum, frame):
+    """SIGTERM in the runner: raised once; any further SIGTERM is ignored (``timeout`` signals the runner and
+    then its whole group, so it gets two), since a second exception raised inside the first one's clean-up
+    can leave a lock of the process pool held and hang the exit."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Terminated(f"signal {signum}")
 
 
@@ -65,12 +69,13 @@ _busy = threading.Event()  # set while a pool worker trains a group
 
 
 def _worker_terminated(signum, frame):
-    """A pool worker's SIGTERM: while training, raises :class:`Terminated` (its claims are released on the way
-    out); when idle, or again (``timeout`` and ``kill -- -PGID`` signal the whole group, then the runner stops
-    its workers), ends the worker at once, without a traceback."""
+    """A pool worker's SIGTERM: when idle, ends the worker at once, without a traceback; while training, raises
+    :class:`Terminated` so that its claims are released on the way out, and ignores further SIGTERMs until they
+    are (``timeout`` and ``kill -- -PGID`` signal the whole group, then the runner stops its workers: a second
+    signal must not cut the release short and leave claims behind)."""
     if not _busy.is_set():
         os._exit(143)
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Terminated(f"signal {signum}")
 
 
@@ -81,6 +86,8 @@ def _in_worker(task, *args):
         return task(*args)
     finally:
         _busy.clear()
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:  # stopped by SIGTERM, claims released: done
+            os._exit(143)
 
 
 def _worker_init(parent_pid):
