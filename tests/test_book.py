@@ -136,7 +136,7 @@ def test_results_table_and_figure(tmp_path):
     root = _fake_results(tmp_path)
     html = book.results_table("exp4", results_dir=root).data
     assert "dfa-B1" in html and "2.19" in html and "+0.81" in html  # ours 3.00 beside the paper's 2.19
-    assert 'class="fa-no"' in html  # 0.81 points off: does not reproduce
+    assert 'class="falab-no"' in html  # 0.81 points off: does not reproduce
     assert book.results_figure("exp4", results_dir=root) is not None
     assert "Not yet run" in book.results_table("exp1", results_dir=root).data
     assert book.results_figure("exp1", results_dir=root) is None
@@ -209,3 +209,15 @@ def test_stored_report_in_chapter_12_is_the_current_report():
     nb = json.loads((ROOT / "book" / "12_replication_report.ipynb").read_text())
     shown = json.dumps([c.get("outputs", []) for c in nb["cells"] if c["cell_type"] == "code"])
     assert f"Runs found: {runs}" in shown, "chapter 12 shows a stale report: re-execute it after `fa_lab report`"
+
+
+def test_table_classes_do_not_collide_with_the_theme():
+    """The theme ships Font Awesome, whose `.fa-table:before` put an icon (a missing-glyph box ▯ where the icon
+    font is not loaded) into every table of ours while it was called `fa-table`: our classes must not be styled
+    by the theme's CSS."""
+    theme = pytest.importorskip("pydata_sphinx_theme")
+    from fa_lab.teaching.book import STYLE
+
+    css = "".join(p.read_text(errors="replace") for p in Path(theme.__file__).parent.rglob("*.css"))
+    ours = set(re.findall(r"\.([A-Za-z][\w-]*)", STYLE))
+    assert ours and not {c for c in ours if re.search(rf"\.{re.escape(c)}(?![\w-])", css)}

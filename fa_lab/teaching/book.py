@@ -30,10 +30,10 @@ from . import plots
 from .exercises import expect
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout holding results/ and REPLICATION.md
-STYLE = ("<style>.fa-table{border-collapse:collapse;font-size:0.9em;margin:0.5em 0}.fa-table th,.fa-table td"
-         "{border:1px solid #ccc;padding:0.25em 0.6em;text-align:right}.fa-table th{background:#f3f3f3}"
-         ".fa-table td:first-child,.fa-table th:first-child{text-align:left}.fa-yes{color:#1a7f37}"
-         ".fa-partial{color:#9a6700}.fa-no{color:#cf222e}</style>")
+STYLE = ("<style>.falab-table{border-collapse:collapse;font-size:0.9em;margin:0.5em 0}.falab-table th,.falab-table td"
+         "{border:1px solid #ccc;padding:0.25em 0.6em;text-align:right}.falab-table th{background:#f3f3f3}"
+         ".falab-table td:first-child,.falab-table th:first-child{text-align:left}.falab-yes{color:#1a7f37}"
+         ".falab-partial{color:#9a6700}.falab-no{color:#cf222e}</style>")
 
 
 # ---------------------------------------------------------------------------------------------- live runs
@@ -94,7 +94,7 @@ def summary_html(histories, papers, unit="test error %"):
 
     rows = "".join(f"<tr><td>{html.escape(h.name)}</td><td>{fmt(h.test_error[-1] if h.test_error else None)}</td>"
                    f"<td>{fmt(papers.get(h.name))}</td></tr>" for h in histories)
-    return (f'{STYLE}<table class="fa-table"><tr><th>model</th><th>this run ({unit})</th><th>paper (full protocol)'
+    return (f'{STYLE}<table class="falab-table"><tr><th>model</th><th>this run ({unit})</th><th>paper (full protocol)'
             f"</th></tr>{rows}</table><small>A live run on a subset for a few epochs; the paper trains on all "
             f"60 000 examples for 100 epochs, so expect higher errors here.</small>")
 
@@ -142,7 +142,7 @@ def _html_table(header, rows, note=""):
 
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-    return HTML(f'{STYLE}<div style="overflow-x:auto"><table class="fa-table"><tr>{head}</tr>{body}</table>'
+    return HTML(f'{STYLE}<div style="overflow-x:auto"><table class="falab-table"><tr>{head}</tr>{body}</table>'
                 f"{note}</div>")
 
 
@@ -166,7 +166,7 @@ def load_records(experiment, protocol="full", results_dir=None):
 
 def _verdict_cell(s, p):
     v = verdict(s, p)
-    return f'<span class="fa-{v}">{v}</span>' if v else ""
+    return f'<span class="falab-{v}">{v}</span>' if v else ""
 
 
 def results_table(experiment, protocol="full", results_dir=None):
@@ -254,7 +254,7 @@ def _markdown_html(text):
     from markdown_it import MarkdownIt
 
     body = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
-    body = body.replace("<table>", '<div style="overflow-x:auto"><table class="fa-table">').replace("</table>",
+    body = body.replace("<table>", '<div style="overflow-x:auto"><table class="falab-table">').replace("</table>",
                                                                                                    "</table></div>")
     return HTML(STYLE + body)
 
