@@ -209,14 +209,15 @@ def test_claims_are_exclusive_and_stale_ones_are_taken_over(tmp_path):
 
 
 def test_heartbeat_keeps_a_claim_alive(tmp_path):
-    holder, other, path = cl.Claims(timeout=0.4), cl.Claims(timeout=0.4), tmp_path / "run.claim"
+    t = 1.2  # s without a heartbeat (beats every t / 4): roomy enough for a loaded CI machine
+    holder, other, path = cl.Claims(timeout=t), cl.Claims(timeout=t), tmp_path / "run.claim"
     assert holder.take(path)
     data = json.loads(path.read_text())
     path.write_text(json.dumps(dict(data, host="elsewhere")))  # as if held on another host: only the heartbeat counts
-    time.sleep(1.0)
+    time.sleep(2 * t)
     assert not other.take(path)
     holder.stop()
-    time.sleep(0.8)
+    time.sleep(1.5 * t)
     assert other.take(path)
     holder.release_all()
     assert path.exists()  # the holder never removes a claim that was taken over
