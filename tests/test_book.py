@@ -137,6 +137,9 @@ def test_results_table_and_figure(tmp_path):
     html = book.results_table("exp4", results_dir=root).data
     assert "dfa-B1" in html and "2.19" in html and "+0.81" in html  # ours 3.00 beside the paper's 2.19
     assert 'class="falab-no"' in html  # 0.81 points off: does not reproduce
+    claims = book.claims("exp4", results_dir=root).data
+    assert "FA is far worse than DFA" in claims and "1 of 1: B1: FA 4.00 vs DFA 3.00" in claims
+    assert "auto-encoder" not in claims
     assert book.results_figure("exp4", results_dir=root) is not None
     assert "Not yet run" in book.results_table("exp1", results_dir=root).data
     assert book.results_figure("exp1", results_dir=root) is None

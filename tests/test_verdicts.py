@@ -65,6 +65,17 @@ def test_claims_on_auto_encoders():
     assert out["s2 gives the worst auto-encoder"].evidence.startswith("1 of 2")
 
 
+def test_claims_by_experiment():
+    """Each claim names the experiments whose runs are its evidence: the book shows it in their chapters."""
+    from fa_lab.replication.verdicts import claims_markdown
+
+    every = claims({}, [])
+    assert all(set(c.experiments) <= set(ex.EXPERIMENTS) and c.experiments for c in every)
+    rows = {e: claims_markdown({}, [], e).count("\n") - 2 for e in ("exp1", "exp2", "exp3", "exp4", "baselines")}
+    assert rows == {"exp1": 3, "exp2": 3, "exp3": 2, "exp4": 2, "baselines": 3}
+    assert claims_markdown({}, []).count("\n") - 2 == len(every) == 7
+
+
 def test_variants_are_named_runs_beside_the_faithful_ones(tmp_path):
     from fa_lab.replication import results as rs
     from fa_lab.replication.report import report

@@ -34,6 +34,7 @@ class Claim:
     text: str
     verdict: str
     evidence: str
+    experiments: tuple = ()  # the experiments whose runs are its evidence (where the book shows it)
 
 
 def _mean(stats, key):
@@ -47,25 +48,26 @@ def _fmt(key, stats):
     return f"{key[2]} {'(aux) ' if key[0] == 'exp2' else ''}{s.mean:.2f}{sd}" if s and s.mean is not None else ""
 
 
-def _share(agree, total, text, evidence):
+def _share(agree, total, text, evidence, experiments):
     if total == 0:
-        return Claim(text, "pending", "no runs yet")
+        return Claim(text, "pending", "no runs yet", experiments)
     verdict = "yes" if agree == total else "partial" if agree >= total / 2 else "no"
-    return Claim(text, verdict, f"{agree} of {total}: " + evidence)
+    return Claim(text, verdict, f"{agree} of {total}: " + evidence, experiments)
 
 
 def best_on_tanh_800(stats):
-    text = "s1 with auxiliary errors is best on 2x800 tanh (1.66 %)"
+    text, on = "s1 with auxiliary errors is best on 2x800 tanh (1.66 %)", ("exp1", "exp2", "baselines")
     keys = [(e, TANH_800, m) for e in ("exp1", "exp2") for m in ex.STRATEGIES] + \
            [("baselines", TANH_800, m) for m in ex.BASELINE_RULES]
     have = [k for k in keys if _mean(stats, k) is not None]
     star = ("exp2", TANH_800, "s1")
     if star not in have:
-        return Claim(text, "pending", "2x800 tanh s1 (aux) not run yet")
+        return Claim(text, "pending", "2x800 tanh s1 (aux) not run yet", on)
     ranked = sorted(have, key=lambda k: _mean(stats, k))
     place = ranked.index(star) + 1
     verdict = "yes" if place == 1 else "partial" if _mean(stats, star) - _mean(stats, ranked[0]) <= TOLERANCE else "no"
-    return Claim(text, verdict, f"ours ranks {place} of the {len(have)} methods run so far: " + "; ".join(_fmt(k, stats) for k in ranked))
+    return Claim(text, verdict, f"ours ranks {place} of the {len(have)} methods run so far: "
+                 + "; ".join(_fmt(k, stats) for k in ranked), on)
 
 
 def aux_beats_output(stats):
@@ -73,7 +75,8 @@ def aux_beats_output(stats):
     pairs = [(a, o) for a, o in pairs if _mean(stats, a) is not None and _mean(stats, o) is not None]
     wins = [(a, o) for a, o in pairs if _mean(stats, a) < _mean(stats, o)]
     return _share(len(wins), len(pairs), "auxiliary errors beat the output error",
-                  "; ".join(f"{o[1]} {o[2]}: aux {_mean(stats, a):.2f} vs {_mean(stats, o):.2f}" for a, o in pairs))
+                  "; ".join(f"{o[1]} {o[2]}: aux {_mean(stats, a):.2f} vs {_mean(stats, o):.2f}" for a, o in pairs),
+                  ("exp2",))
 
 
 def strategies_near_dfa_fa(stats):
@@ -87,7 +90,7 @@ def strategies_near_dfa_fa(stats):
         agree += gap <= TOLERANCE
         rows.append(f"{net}: worst strategy {max(mine):.2f} vs best of FA/DFA {min(ref):.2f}")
     return _share(agree, len(rows), f"the strategies are almost as good as DFA and FA (within {TOLERANCE} points)",
-                  "; ".join(rows))
+                  "; ".join(rows), ("exp1", "baselines"))
 
 
 def fa_far_worse_for_families(stats):
@@ -99,7 +102,7 @@ def fa_far_worse_for_families(stats):
         agree += fa_ - dfa_ >= 1.0
         rows.append(f"{f}: FA {fa_:.2f} vs DFA {dfa_:.2f}")
     return _share(agree, len(rows), "FA is far worse than DFA for every family of Experiment 4 (by ≥ 1 point)",
-                  "; ".join(rows))
+                  "; ".join(rows), ("exp4",))
 
 
 def train_error_below(records):
@@ -107,7 +110,8 @@ def train_error_below(records):
     below = [r for r in runs if r.final_train_error < 0.01]
     worst = max(runs, key=lambda r: r.final_train_error, default=None)
     return _share(len(below), len(runs), "training error < 0.01 % after 100 epochs",
-                  f"highest {worst.final_train_error:.3f} % ({worst.config.net_name} {worst.config.label})" if worst else "")
+                  f"highest {worst.final_train_error:.3f} % ({worst.config.net_name} {worst.config.label})" if worst else "",
+                  ("exp1", "exp2", "exp4", "baselines"))
 
 
 def _auto_encoder_rank(stats, rule, best, text):
@@ -120,7 +124,7 @@ def _auto_encoder_rank(stats, rule, best, text):
         pick = (min if best else max)(means, key=means.get)
         agree += pick == rule
         rows.append(f"{net}: " + ", ".join(f"{r} {v:.3f}" for r, v in sorted(means.items(), key=lambda kv: kv[1])))
-    return _share(agree, len(rows), text, "; ".join(rows))
+    return _share(agree, len(rows), text, "; ".join(rows), ("exp3",))
 
 
 def claims(stats, records) -> list[Claim]:
@@ -131,8 +135,10 @@ def claims(stats, records) -> list[Claim]:
             _auto_encoder_rank(stats, "bp", True, "BP gives the best auto-encoder")]
 
 
-def claims_markdown(stats, records) -> str:
-    rows = [f"| {c.text} | **{c.verdict}** | {c.evidence} |" for c in claims(stats, records)]
+def claims_markdown(stats, records, experiment=None) -> str:
+    """The claims as a markdown table; with ``experiment``, only those its runs are evidence for."""
+    rows = [f"| {c.text} | **{c.verdict}** | {c.evidence} |" for c in claims(stats, records)
+            if experiment is None or experiment in c.experiments]
     return "| claim of the paper | verdict | evidence (ours, mean ± sd over seeds) |\n|---|---|---|\n" + "\n".join(rows) + "\n"
 
 

@@ -26,6 +26,7 @@ from ..replication.experiments import EXPERIMENTS, LIVE, VARIANTS, net_label
 from ..replication.paper import FIGURES
 from ..replication.report import ours, table_variant
 from ..replication.verdicts import cell_verdict as verdict
+from ..replication.verdicts import claims_markdown
 from . import plots
 from .exercises import expect
 
@@ -273,11 +274,18 @@ def deviations(experiment, protocol="full", results_dir=None):
     return _markdown_html(text or "*No cell of this experiment is off the paper (or none has run yet).*")
 
 
+def claims(experiment, protocol="full", results_dir=None):
+    """The paper's claims that ``experiment``'s runs are evidence for, with our verdicts (as in chapter 12)."""
+    experiment = choose("experiment", experiment, list(EXPERIMENTS))
+    records = load_records(None, protocol, results_dir)
+    return _markdown_html(claims_markdown(rs.summarize(records), records, experiment))
+
+
 def alignment_table(protocol="full", results_dir=None):
     """The committed runs' alignment diagnostics at epochs 1, 10, 100 (:mod:`fa_lab.replication.angles`)."""
     text = angles.table(load_records(None, protocol, results_dir))
     return _markdown_html(text or "*No committed run has recorded alignment diagnostics yet.*")
 
 
-__all__ = ["alignment_figure", "alignment_table", "variant_table", "deviations", "replication_report", "quick_data", "run", "quick_check", "alignment_run", "paper_table", "results_table", "results_figure",
+__all__ = ["alignment_figure", "alignment_table", "claims", "variant_table", "deviations", "replication_report", "quick_data", "run", "quick_check", "alignment_run", "paper_table", "results_table", "results_figure",
            "load_records", "net_label", "EXPERIMENTS", "LIVE"]
