@@ -118,7 +118,7 @@ def add_replicate(sub):
                        description="Run the experiments of the paper; finished runs are skipped, each result is "
                                    "written atomically to <results>/<full|quick>/<experiment>/<run_id>.json.")
     p.add_argument("experiments", nargs="+", metavar="EXPERIMENT",
-                   help=f"one or more of {', '.join(ex.EXPERIMENTS)}, all")
+                   help=f"one or more of {ex.NAMES}")
     p.add_argument("--quick", action="store_true",
                    help=f"small protocol: first {ex.QUICK['n_train']} train / {ex.QUICK['n_test']} test examples, "
                         f"{ex.QUICK['epochs']} epochs, same nets (results/quick)")

@@ -19,6 +19,10 @@ def test_help_lists_choices():
     out = run("train", "--help").stdout
     for word in ("bp", "s3", "relu", "B7", "--batch-size", "--device", "--family", "--aux"):
         assert word in out
+    from fa_lab.replication.experiments import EVERYTHING, GROUPS
+
+    out = " ".join(run("replicate", "--help").stdout.split())
+    assert all(name in out for name in [*EVERYTHING, *GROUPS])  # every name replicate accepts, variants included
 
 
 def test_bad_arguments_are_one_line():

@@ -95,6 +95,8 @@ BEYOND = {e.name: e for e in (
                     "with auxiliary errors, beside BP, FA and DFA."),
 )}
 EVERYTHING = {**EXPERIMENTS, **VARIANTS, **BEYOND}
+GROUPS = {"all": EXPERIMENTS, "variants": VARIANTS, "beyond": BEYOND}  # names that stand for several experiments
+NAMES = ", ".join([*EVERYTHING, *GROUPS])  # what `replicate` accepts
 
 
 def net_label(sizes, activation, head="softmax") -> str:
@@ -229,8 +231,7 @@ def _runs(experiment, ae_activation):
         return [(s, ae_activation, "sigmoid", r, False, "uniform") for s in AE_SIZES for r in AE_RULES]
     if experiment == "exp4":
         return [((784, 800, 800, 10), "tanh", "softmax", r, False, f) for r in EXP4_RULES for f in FAMILY_NAMES]
-    raise FaLabError(f"unknown experiment {experiment!r}; valid choices: {', '.join(EVERYTHING)}, all, variants, "
-                     f"beyond")
+    raise FaLabError(f"unknown experiment {experiment!r}; valid choices: {NAMES}")
 
 
 def expand(names) -> list[str]:
@@ -238,10 +239,9 @@ def expand(names) -> list[str]:
     names = [names] if isinstance(names, str) else list(names)
     out = []
     for n in names:
-        for e in {"all": EXPERIMENTS, "variants": VARIANTS, "beyond": BEYOND}.get(n, [n]):
+        for e in GROUPS.get(n, [n]):
             if e not in EVERYTHING:
-                raise FaLabError(f"unknown experiment {e!r}; valid choices: {', '.join(EVERYTHING)}, all, variants, "
-                                 f"beyond")
+                raise FaLabError(f"unknown experiment {e!r}; valid choices: {NAMES}")
             if e not in out:
                 out.append(e)
     return out
