@@ -190,3 +190,43 @@ def test_dkp_step_checker_accepts_the_rule_and_names_slips():
         verdict = check_dkp_step(fn)
         assert not verdict and name in verdict.message, verdict.message
     assert check_dkp_step(lambda B, h, e, lr, lam: ...).todo
+
+
+def test_deep_strategy_checker_accepts_the_presets_and_names_slips():
+    from fa_lab.core.rules import s1, s2, s3
+    from fa_lab.teaching.beyond_exercises import check_deep_strategy
+
+    for name, preset in (("s1", s1), ("s2", s2), ("s3", s3)):
+        assert check_deep_strategy(preset, name)
+    assert check_deep_strategy(lambda n: ...).todo
+
+    def s3_no_single_layer(n):  # right from two hidden layers on, but one layer needs its own case
+        return Rule("s3", (("direct", "above~"),) + (("direct", "above~", "below~"),) * (n - 2) + (("direct", "below~"),))
+
+    verdict = check_deep_strategy(s3_no_single_layer)
+    assert not verdict and verdict.message.startswith("with 1 hidden layer: your rule describes 2")
+    verdict = check_deep_strategy(lambda n: Rule("s3", (("direct", "above~", "below~"),) * n))
+    assert not verdict and "no hidden layer below it" in verdict.message and "(arguments: [1])" in verdict.message
+    verdict = check_deep_strategy(s1, "s3")  # s1's terms are not s3's: the first layer that differs is named
+    assert not verdict and "hidden layer 1" in verdict.message.split(":", 1)[1]
+    assert not check_deep_strategy(lambda n: s2(n), "s1")
+
+
+def test_panel_trains_deep_nets():
+    pytest.importorskip("ipywidgets")
+    from fa_lab.core.errors import FaLabError
+    from fa_lab.teaching import book
+    from fa_lab.teaching.panel import Panel
+
+    p = Panel("deep", rules=("dfa", "s3"))
+    assert p.depth.value == 4 and 240 in p.width.options
+    p.depth.value, p.width.value, p.epochs.value, p.n_train.value, p.n_test.value = 3, 200, 1, 1000, 1000
+    hist = p.run()
+    assert [h.name for h in hist] == ["dfa", "s3"] and hist[0].epochs == 1
+    assert [m.sizes for m in book._models(["s3"], 200, "tanh", False, "uniform", 0, False, 3)] == [
+        [784, 200, 200, 200, 10]]
+    assert p.papers(p.config(), ["dfa", "s3"]) == {}  # the paper has no deep nets: no dashed line, no number
+    with pytest.raises(FaLabError, match="depth must be a positive integer, got 0"):
+        book.validate(dict(p.config(), depth=0))
+    with pytest.raises(FaLabError, match="valid choices: exp1, .*deep"):
+        Panel("nope")

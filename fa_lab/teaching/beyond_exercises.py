@@ -1,5 +1,5 @@
-"""Checkers for the exercises of chapter 14 (beyond the paper): sign symmetry's delta and direct Kolen–Pollack's
-feedback step. Same contract as :mod:`fa_lab.teaching.exercises` (one example, the paper's orientation, a
+"""Checkers for the exercises of chapter 14 (beyond the paper): sign symmetry's delta, direct Kolen–Pollack's
+feedback step and a strategy for any depth. Same contract as :mod:`fa_lab.teaching.exercises` (one example, the paper's orientation, a
 :class:`~fa_lab.teaching.exercises.Verdict` that never raises on the student's code)."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import torch
 
 from ..core.lockstep import Lockstep
 from ._diagnose import forward
-from .exercises import _check
+from .exercises import Verdict, _check, _run, check_strategy
 
-__all__ = ["check_sign_delta", "check_dkp_step"]
+__all__ = ["check_sign_delta", "check_dkp_step", "check_deep_strategy"]
 
 
 def check_sign_delta(fn, n=6):
@@ -51,3 +51,19 @@ def check_dkp_step(fn, n=6):
 
     return _check(fn, "the direct Kolen–Pollack step", make, n, rule="dkp",
                   hint=" Bⁱ is (nᵢ, n_out): torch.outer(h, e).")
+
+
+def check_deep_strategy(fn, target="s3", depths=(1, 2, 3, 5)):
+    """``fn(n_hidden) -> Rule``: strategy ``target`` (s1, s2, s3) for any number of hidden layers, as chapter 14
+    defines it; at two it is Table 1. Checked at each of ``depths`` as data and through the engine
+    (:func:`~fa_lab.teaching.exercises.check_strategy`)."""
+    what = f"{target} for any depth"
+    for n_hidden in depths:
+        rule, verdict = _run(fn, (n_hidden,), what)
+        if verdict is not None:
+            return verdict
+        verdict = check_strategy(rule, target, n_hidden=n_hidden)
+        if not verdict:
+            return Verdict(False, f"with {n_hidden} hidden layer{'s' if n_hidden > 1 else ''}: {verdict.message}")
+    return Verdict(True, f"correct: your function gives {target} on {', '.join(map(str, depths))} hidden layers, "
+                         f"as data and through the engine.")

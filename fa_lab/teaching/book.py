@@ -50,21 +50,22 @@ def _as_list(x):
     return [x] if isinstance(x, str) or not hasattr(x, "__iter__") else list(x)
 
 
-def _models(rules, width, activation, aux, family, seed, autoencoder):
+def _models(rules, width, activation, aux, family, seed, autoencoder, depth=2):
     rules, families = _as_list(rules), _as_list(family)
     if not rules:
         raise FaLabError("choose at least one rule")
-    sizes = [784, width, width, 784 if autoencoder else 10]
+    sizes = [784, *[width] * positive("depth", depth), 784 if autoencoder else 10]
     return [build(sizes, activation, r, aux=aux, family=f, seed=seed, head="sigmoid" if autoencoder else "softmax")
             for f in families for r in rules]
 
 
 def run(rules=("dfa",), width=LIVE["width"], activation="tanh", aux=False, family="uniform", epochs=LIVE["epochs"],
         n_train=LIVE["n_train"], n_test=LIVE["n_test"], seed=0, autoencoder=False, callbacks=None,
-        batch_size=BATCH_SIZE, lr=LR):
-    """Train one model per rule (and per feedback family, when ``family`` is a list) in lockstep on a
-    subset; returns (models, histories). ``rules`` holds preset names or :class:`~fa_lab.Rule` objects."""
-    models = _models(rules, width, activation, aux, family, seed, autoencoder)
+        batch_size=BATCH_SIZE, lr=LR, depth=2):
+    """Train one model per rule (and per feedback family, when ``family`` is a list) in lockstep on a subset, with
+    ``depth`` hidden layers of ``width`` units; returns (models, histories). ``rules`` holds preset names or
+    :class:`~fa_lab.Rule` objects."""
+    models = _models(rules, width, activation, aux, family, seed, autoencoder, depth)
     hist = fit(models, quick_data(n_train, n_test), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                progress=False, callbacks=callbacks)
     return models, hist
@@ -72,7 +73,8 @@ def run(rules=("dfa",), width=LIVE["width"], activation="tanh", aux=False, famil
 
 def validate(cfg):
     """Raise the FaLabError a :func:`run` of ``cfg`` (its keyword arguments) would raise, without training."""
-    _models(*(cfg[k] for k in ("rules", "width", "activation", "aux", "family", "seed", "autoencoder")))
+    _models(*(cfg[k] for k in ("rules", "width", "activation", "aux", "family", "seed", "autoencoder")),
+            cfg.get("depth", 2))
     for k in ("epochs", "batch_size", "n_train", "n_test"):
         positive(k, cfg[k])
     positive("lr", cfg["lr"], float)
@@ -82,7 +84,7 @@ def estimate_seconds(cfg, flops_per_second=2e10, seconds_per_step=3e-4):
     """A rough time for :func:`run` on one CPU core: ~6 FLOPs per weight per example and model, plus a
     fixed cost per SGD step (measured here; docs/benchmarks.md)."""
     n_out = 784 if cfg["autoencoder"] else 10
-    w = 784 * cfg["width"] + cfg["width"] ** 2 + cfg["width"] * n_out
+    w = 784 * cfg["width"] + (cfg.get("depth", 2) - 1) * cfg["width"] ** 2 + cfg["width"] * n_out
     models = len(_as_list(cfg["rules"])) * len(_as_list(cfg["family"]))
     steps = cfg["n_train"] / cfg["batch_size"]
     return cfg["epochs"] * (steps * seconds_per_step + 6 * w * models * (cfg["n_train"] + cfg["n_test"]) / flops_per_second)

@@ -67,7 +67,8 @@ def _run(fn, args, what):
         return None, Verdict(False, todo(what, fn))
     except Exception as exc:  # the student's code raised: say where
         shapes = [tuple(a.shape) if isinstance(a, torch.Tensor) else a for a in args]
-        return None, Verdict(False, f"your function raised {type(exc).__name__}: {exc} (argument shapes: {shapes}).")
+        said = "argument shapes" if any(isinstance(a, torch.Tensor) for a in args) else "arguments"
+        return None, Verdict(False, f"your function raised {type(exc).__name__}: {exc} ({said}: {shapes}).")
     if out is None or out is Ellipsis:
         return None, Verdict(False, todo(what, fn))
     return out, None
@@ -172,8 +173,8 @@ def check_aux_error(fn, n=6):
 
 
 # ---------------------------------------------------------------- chapter 6: a strategy as a Rule
-def check_strategy(rule, target="s1", n=4):
-    """Is ``rule`` (a :class:`~fa_lab.Rule`) the same learning rule as preset ``target``?
+def check_strategy(rule, target="s1", n=4, n_hidden=2):
+    """Is ``rule`` (a :class:`~fa_lab.Rule`) the same learning rule as preset ``target`` on ``n_hidden`` hidden layers?
 
     Compared both as data (the terms per layer) and as numbers (δa of every layer on tiny nets).
     """
@@ -183,7 +184,7 @@ def check_strategy(rule, target="s1", n=4):
     if not isinstance(rule, Rule):
         return Verdict(False, f"expected a fa_lab.Rule, got {type(rule).__name__}; "
                               f"write e.g. Rule('mine', layers=(('direct',), ('direct',)))")
-    ref = get_rule(target, 2)
+    ref = get_rule(target, n_hidden)
     if rule.n_hidden != ref.n_hidden:
         return Verdict(False, f"your rule describes {rule.n_hidden} hidden layers; {target} has {ref.n_hidden}: "
                               f"give one tuple of terms per hidden layer")
@@ -203,9 +204,10 @@ def check_strategy(rule, target="s1", n=4):
                     hint = " ('above~'/'below~' read the neighbour's DFA-only delta δã; plain 'above'/'below' read δa)"
                 return Verdict(False, f"hidden layer {i + 1}: you have terms {sorted(a)}, {target} has {sorted(b)}"
                                       f" (extra {extra}, missing {missing}){hint}")
+    sizes = [SIZES[0], *(SIZES[1] + j % 2 for j in range(n_hidden)), SIZES[-1]]  # widths differ: no silent transposes
     for k in range(n):  # and as numbers, through the engine
-        a = build(list(SIZES), ACTS[k % 3], rule, seed=k, dtype="float64")
-        b = build(list(SIZES), ACTS[k % 3], target, seed=k, dtype="float64")
+        a = build(sizes, ACTS[k % 3], rule, seed=k, dtype="float64")
+        b = build(sizes, ACTS[k % 3], target, seed=k, dtype="float64")
         x = torch.rand(3, SIZES[0], generator=torch.Generator().manual_seed(k), dtype=torch.float64)
         y = torch.tensor([0, 1, 2])
         for da, db in zip(a.deltas(x, y), b.deltas(x, y)):

@@ -2,7 +2,8 @@
 touches ipywidgets).
 
     from fa_lab.teaching.panel import Panel
-    Panel("exp4")        # width, activation, rules, aux, family, epochs, data, batch size, lr, seed; Run / Stop
+    Panel("exp4")        # width, depth, activation, rules, aux, family, epochs, data, batch size, lr, seed; Run / Stop
+    Panel("deep")        # the same on deeper nets (beyond the paper: 4 hidden layers at first)
 
 Nothing trains before **Run** is pressed. Training runs in a background thread, so **Stop** works and the
 curve is redrawn after every epoch with the time left; at the end each model's number is placed beside the
@@ -25,7 +26,7 @@ from ..core.nets import ACTIVATIONS
 from ..core.rules import PRESETS
 from ..core.train import BATCH_SIZE, LR
 from ..replication import paper
-from ..replication.experiments import EXPERIMENTS, LIVE, LIVE_AUTOENCODER, WIDTHS
+from ..replication.experiments import BEYOND, DEEP_SIZES, EXPERIMENTS, LIVE, LIVE_AUTOENCODER, WIDTHS
 from . import book, plots
 
 STATIC_NOTE = ("<small><i>Run trains only in a live Jupyter kernel: on this static page the panel shows a stored "
@@ -45,18 +46,22 @@ def _slider(value, lo, hi, step, description):
 
 class Panel:
     """Controls for one experiment's configurations, a Run and a Stop button, a live curve and the result
-    beside the paper's number. ``extra_rules`` adds your own :class:`~fa_lab.Rule` objects by name; ``rules``
-    picks the rules selected at first (default: the experiment's)."""
+    beside the paper's number (the paper's nets have two hidden layers). ``extra_rules`` adds your own
+    :class:`~fa_lab.Rule` objects by name; ``rules`` picks the rules selected at first (default: the experiment's)."""
 
     def __init__(self, experiment="exp1", extra_rules=None, rules=None):
-        if experiment not in EXPERIMENTS:
-            raise FaLabError(f"unknown experiment {experiment!r}; valid choices: {', '.join(EXPERIMENTS)}")
-        e = EXPERIMENTS[experiment]
+        known = {**EXPERIMENTS, **BEYOND}
+        if experiment not in known:
+            raise FaLabError(f"unknown experiment {experiment!r}; valid choices: {', '.join(known)}")
+        e = known[experiment]
         self.experiment, self.autoencoder = experiment, experiment == "exp3"
         self.extra = dict(extra_rules or {})
-        widths = (128, 800) if self.autoencoder else tuple(sorted({LIVE["width"], *WIDTHS}))
+        deep = experiment in BEYOND
+        widths = (128, 800) if self.autoencoder else tuple(sorted({LIVE["width"], *WIDTHS,
+                                                                   *(s[1] for s in DEEP_SIZES if deep)}))
         live = {**LIVE, **(LIVE_AUTOENCODER if self.autoencoder else {})}
         self.width = _dropdown(list(widths), live["width"], "hidden width")
+        self.depth = _slider(len(DEEP_SIZES[0]) - 2 if deep else 2, 1, 8, 1, "hidden layers")
         self.activation = _dropdown(list(ACTIVATIONS), "sigmoid" if self.autoencoder else "tanh", "activation")
         self.rules = W.SelectMultiple(options=list(PRESETS) + list(self.extra), value=tuple(rules or e.rules[:3]), rows=8,
                                       description="rules", style=STYLE, layout=LAYOUT)
@@ -80,9 +85,10 @@ class Panel:
         self.thread = None
         self.button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self._stop.set())
-        for w in (self.width, self.rules, self.aux, self.family, self.epochs, self.n_train, self.batch_size):
+        for w in (self.width, self.depth, self.rules, self.aux, self.family, self.epochs, self.n_train,
+                  self.batch_size):
             w.observe(lambda _: self._check(), names="value")
-        left = W.VBox([self.width, self.activation, self.rules, self.aux, self.family])
+        left = W.VBox([self.width, self.depth, self.activation, self.rules, self.aux, self.family])
         right = W.VBox([self.epochs, self.n_train, self.n_test, self.batch_size, self.lr, self.seed,
                         W.HBox([self.button, self.stop_button]), self.progress])
         self.widget = W.VBox([W.HTML(f"<b>{html.escape(e.title)}</b> — live run"), W.HBox([left, right]),
@@ -100,7 +106,7 @@ class Panel:
                     activation=self.activation.value, aux=self.aux.value, family=self.family.value,
                     epochs=self.epochs.value, n_train=self.n_train.value, n_test=self.n_test.value,
                     seed=self.seed.value, autoencoder=self.autoencoder, batch_size=self.batch_size.value,
-                    lr=self.lr.value)
+                    lr=self.lr.value, depth=self.depth.value)
 
     def _check(self):
         """Explain an invalid mix of choices before Run (e.g. auxiliary errors with BP), and the time a run
@@ -116,8 +122,9 @@ class Panel:
         self.status.value = f"<i>Ready: about {book.estimate_seconds(cfg):.0f} s (a rough estimate for this machine).</i>"
 
     def papers(self, cfg, names) -> dict:
-        """{model name: the paper's number for the net nearest in width} for the configuration that ran."""
-        if cfg["autoencoder"]:
+        """{model name: the paper's number for the net nearest in width} for the configuration that ran (none
+        for auto-encoders and for depths other than the paper's two hidden layers)."""
+        if cfg["autoencoder"] or cfg.get("depth", 2) != 2:
             return {}
         out = {}
         for name, rule in zip(names, [r for _ in book._as_list(cfg["family"]) for r in cfg["rules"]]):
@@ -134,8 +141,9 @@ class Panel:
         papers = self.papers(cfg, [h.name for h in histories])
         fig = Figure(figsize=(6.2, 3.6))
         unit = "‖x − x̂‖² per image" if cfg["autoencoder"] else "test error %"
+        net = f"{cfg.get('depth', 2)}x{cfg['width']} {cfg['activation']}"
         plots.curves(histories, ax=fig.subplots(), paper=papers, ylabel=unit,
-                     title=f"{cfg['width']}-wide {cfg['activation']}" + (" (dashed: paper)" if papers else ""))
+                     title=net + (" (dashed: paper)" if papers else ""))
         fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=90)
