@@ -68,7 +68,7 @@ def api_reference():
 
     import fa_lab
     from fa_lab.replication import experiments, results
-    from fa_lab.teaching import book, exercises, panel, plots, schematics
+    from fa_lab.teaching import beyond_exercises, book, exercises, panel, plots, schematics
 
     parts = [section(fa_lab, title="fa_lab"),
              section(fa_lab.Model, [n for n in vars(fa_lab.Model) if not n.startswith("_")], "fa_lab.Model"),
@@ -78,5 +78,5 @@ def api_reference():
              section(book), section(panel, ["Panel"]), section(plots, ["curves", "families", "reconstructions",
                                                                       "weights", "show_reconstructions",
                                                                       "show_first_layer", "plot_alignment"]),
-             section(exercises), section(schematics, ["figure1", "draw_rule", "draw_rules"])]
+             section(exercises), section(beyond_exercises), section(schematics, ["figure1", "draw_rule", "draw_rules"])]
     return Markdown("\n\n".join(parts))
