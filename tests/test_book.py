@@ -139,7 +139,8 @@ def test_results_table_and_figure(tmp_path):
     assert 'class="falab-no"' in html  # 0.81 points off: does not reproduce
     claims = book.claims("exp4", results_dir=root).data
     assert "FA is far worse than DFA" in claims and "1 of 1: B1: FA 4.00 vs DFA 3.00" in claims
-    assert "auto-encoder" not in claims
+    assert "auto-encoder" not in claims and "0 of 2: highest 0.500 % (2x800 Tanh" in claims  # its own runs only
+    assert "training error" not in book.claims("exp3", results_dir=root).data
     assert book.results_figure("exp4", results_dir=root) is not None
     assert "Not yet run" in book.results_table("exp1", results_dir=root).data
     assert book.results_figure("exp1", results_dir=root) is None

@@ -250,7 +250,7 @@ def spawn(tmp_path):
     def kill_all(p):
         try:
             os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
+        except (ProcessLookupError, PermissionError):  # the group is gone
             pass
 
     def start(res, log, extra=(), env=None, wrap=()):
@@ -397,6 +397,25 @@ def test_sigterm_exits_143_and_releases_claims(spawn, tmp_path, jobs, group):
         os.killpg(runner.pid, signal.SIGTERM)
     else:
         runner.send_signal(signal.SIGTERM)
+    _, err = runner.communicate(timeout=60)
+    assert runner.returncode == 143 and err.strip().splitlines() == ["fa_lab: terminated"], err
+    assert not list(res.rglob("*.claim")) and not list(res.rglob("*.json"))
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_second_sigterm_while_stopping_is_ignored(spawn, tmp_path, jobs):
+    """A second `kill` while the runner releases its claims (slowed down here) neither cuts the release short nor
+    prints a second traceback: one line, exit 143, no claim left (with --jobs 1 the runner trains and releases)."""
+    res = tmp_path / "r"
+    runner = spawn(res, tmp_path / "log", ["--jobs", jobs], env={"TINY_EPOCHS": "100000", "SLOW_RELEASE": "2"})
+    deadline = time.monotonic() + 120
+    while not list(res.rglob("*.claim")):
+        assert runner.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(0.5)
+    runner.send_signal(signal.SIGTERM)
+    time.sleep(0.7)  # inside the slowed release
+    runner.send_signal(signal.SIGTERM)
     _, err = runner.communicate(timeout=60)
     assert runner.returncode == 143 and err.strip().splitlines() == ["fa_lab: terminated"], err
     assert not list(res.rglob("*.claim")) and not list(res.rglob("*.json"))

@@ -72,7 +72,7 @@ def test_claims_by_experiment():
     every = claims({}, [])
     assert all(set(c.experiments) <= set(ex.EXPERIMENTS) and c.experiments for c in every)
     rows = {e: claims_markdown({}, [], e).count("\n") - 2 for e in ("exp1", "exp2", "exp3", "exp4", "baselines")}
-    assert rows == {"exp1": 3, "exp2": 3, "exp3": 2, "exp4": 2, "baselines": 3}
+    assert rows == {"exp1": 4, "exp2": 3, "exp3": 2, "exp4": 2, "baselines": 3}
     assert claims_markdown({}, []).count("\n") - 2 == len(every) == 7
 
 
@@ -122,3 +122,15 @@ def test_deep_experiment_keeps_aux_and_output_error_apart(tmp_path):
     report(tmp_path, "full", markdown_path=tmp_path / "R.md")
     md = (tmp_path / "R.md").read_text()
     assert "## Beyond the paper" in md and "| 4x400 Tanh | — | — | — | 2.50 (n=1) | — | — | 2.10 (n=1) |" in md
+
+
+def test_training_error_claim_counts_the_papers_runs_only():
+    from types import SimpleNamespace as NS
+
+    def rec(experiment, train):
+        cfg = NS(head="softmax", experiment=experiment, net_name="2x800 Tanh", label="dfa-B1")
+        return NS(config=cfg, diverged=None, final_train_error=train)
+
+    records = [rec("exp4", 0.0), rec("exp4-sd0.1", 5.0), rec("deep", 4.0)]
+    claim = _by_text({}, records)["training error < 0.01 % after 100 epochs"]
+    assert claim.verdict == "yes" and claim.evidence.startswith("1 of 1")

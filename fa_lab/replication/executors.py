@@ -98,6 +98,9 @@ def _worker_init(parent_pid):
     def watch():
         while os.getppid() == parent_pid:
             time.sleep(0.5)
+        deadline = time.monotonic() + 30  # releasing its claims after a SIGTERM: let it finish (it exits then)
+        while signal.getsignal(signal.SIGTERM) is signal.SIG_IGN and time.monotonic() < deadline:
+            time.sleep(0.1)
         os._exit(143)
 
     threading.Thread(target=watch, daemon=True, name="fa_lab-parent-watch").start()

@@ -38,8 +38,9 @@ FAMILY_NAMES = ("B1", "B2", "B3", "B4", "B5", "B6", "B7")
 EXP4_RULES = ("fa", "dfa")
 # the quick protocol: same nets, tiny data and 2 epochs (a smoke run of the whole pipeline, about a minute)
 QUICK = {"epochs": 2, "n_train": 3000, "n_test": 1000}
+PAPER_DEPTH = 2  # hidden layers of every net in the paper (Table 1 defines s1-s3 for two)
 # the book's live runs (panels, quick cells): about 10 % test error in seconds on one core, not the protocol
-LIVE = {"width": 200, "epochs": 2, "n_train": 20000, "n_test": 2000}
+LIVE = {"width": 200, "depth": PAPER_DEPTH, "epochs": 2, "n_train": 20000, "n_test": 2000}
 # auto-encoders learn slowly at the protocol's lr: their live runs use 10x the lr, so 2 epochs give digits, not blobs
 LIVE_AUTOENCODER = {"width": 128, "lr": 0.01}
 ACT_LABELS = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigm"}  # as the paper's tables spell them

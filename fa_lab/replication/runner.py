@@ -140,7 +140,11 @@ def train_group(config_dicts, label="", *, results_dir, device="auto", threads=N
         started, out = run_group([c.as_dict() for c in mine], results_dir, device, threads, progress, env, label) \
             if mine else (time.time(), [])
     finally:
-        claims.release_all()
+        try:
+            claims.release_all()
+        except KeyboardInterrupt:  # stopped while releasing: later SIGTERMs are ignored, so finish, then stop
+            claims.release_all()
+            raise
     return {"started": started, "results": out, "skipped": skipped, "error": error}
 
 

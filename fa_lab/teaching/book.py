@@ -50,7 +50,7 @@ def _as_list(x):
     return [x] if isinstance(x, str) or not hasattr(x, "__iter__") else list(x)
 
 
-def _models(rules, width, activation, aux, family, seed, autoencoder, depth=2):
+def _models(rules, width, activation, aux, family, seed, autoencoder, depth=LIVE["depth"]):
     rules, families = _as_list(rules), _as_list(family)
     if not rules:
         raise FaLabError("choose at least one rule")
@@ -61,7 +61,7 @@ def _models(rules, width, activation, aux, family, seed, autoencoder, depth=2):
 
 def run(rules=("dfa",), width=LIVE["width"], activation="tanh", aux=False, family="uniform", epochs=LIVE["epochs"],
         n_train=LIVE["n_train"], n_test=LIVE["n_test"], seed=0, autoencoder=False, callbacks=None,
-        batch_size=BATCH_SIZE, lr=LR, depth=2):
+        batch_size=BATCH_SIZE, lr=LR, depth=LIVE["depth"]):
     """Train one model per rule (and per feedback family, when ``family`` is a list) in lockstep on a subset, with
     ``depth`` hidden layers of ``width`` units; returns (models, histories). ``rules`` holds preset names or
     :class:`~fa_lab.Rule` objects."""
@@ -74,7 +74,7 @@ def run(rules=("dfa",), width=LIVE["width"], activation="tanh", aux=False, famil
 def validate(cfg):
     """Raise the FaLabError a :func:`run` of ``cfg`` (its keyword arguments) would raise, without training."""
     _models(*(cfg[k] for k in ("rules", "width", "activation", "aux", "family", "seed", "autoencoder")),
-            cfg.get("depth", 2))
+            cfg.get("depth", LIVE["depth"]))
     for k in ("epochs", "batch_size", "n_train", "n_test"):
         positive(k, cfg[k])
     positive("lr", cfg["lr"], float)
@@ -84,7 +84,7 @@ def estimate_seconds(cfg, flops_per_second=2e10, seconds_per_step=3e-4):
     """A rough time for :func:`run` on one CPU core: ~6 FLOPs per weight per example and model, plus a
     fixed cost per SGD step (measured here; docs/benchmarks.md)."""
     n_out = 784 if cfg["autoencoder"] else 10
-    w = 784 * cfg["width"] + (cfg.get("depth", 2) - 1) * cfg["width"] ** 2 + cfg["width"] * n_out
+    w = 784 * cfg["width"] + (cfg.get("depth", LIVE["depth"]) - 1) * cfg["width"] ** 2 + cfg["width"] * n_out
     models = len(_as_list(cfg["rules"])) * len(_as_list(cfg["family"]))
     steps = cfg["n_train"] / cfg["batch_size"]
     return cfg["epochs"] * (steps * seconds_per_step + 6 * w * models * (cfg["n_train"] + cfg["n_test"]) / flops_per_second)

@@ -213,8 +213,8 @@ def check_strategy(rule, target="s1", n=4, n_hidden=2):
         for da, db in zip(a.deltas(x, y), b.deltas(x, y)):
             if not torch.allclose(da, db):
                 return Verdict(False, "same terms but different deltas: is your F the element-wise mean?")
-    return Verdict(True, f"correct: your rule is {target} (Table 1): " +
-                   "; ".join(f"{k} = {v}" for k, v in rule.describe()))
+    where = "(Table 1)" if n_hidden == 2 else f"on {n_hidden} hidden layers"
+    return Verdict(True, f"correct: your rule is {target} {where}: " + "; ".join(f"{k} = {v}" for k, v in rule.describe()))
 
 
 # ---------------------------------------------------------------- chapter 10: a feedback family

@@ -26,13 +26,15 @@ from ..core.nets import ACTIVATIONS
 from ..core.rules import PRESETS
 from ..core.train import BATCH_SIZE, LR
 from ..replication import paper
-from ..replication.experiments import BEYOND, DEEP_SIZES, EXPERIMENTS, LIVE, LIVE_AUTOENCODER, WIDTHS
+from ..replication.experiments import (BEYOND, DEEP_SIZES, EXPERIMENTS, LIVE, LIVE_AUTOENCODER, PAPER_DEPTH, WIDTHS,
+                                       net_label)
 from . import book, plots
 
 STATIC_NOTE = ("<small><i>Run trains only in a live Jupyter kernel: on this static page the panel shows a stored "
                "run. Open the notebook in JupyterLab (<code>make lab</code>) or Colab to train.</i></small>")
 STYLE = {"description_width": "120px"}
 LAYOUT = W.Layout(width="320px")
+MAX_DEPTH = 8  # the hidden-layers slider's end
 
 
 def _dropdown(options, value, description):
@@ -61,7 +63,7 @@ class Panel:
                                                                    *(s[1] for s in DEEP_SIZES if deep)}))
         live = {**LIVE, **(LIVE_AUTOENCODER if self.autoencoder else {})}
         self.width = _dropdown(list(widths), live["width"], "hidden width")
-        self.depth = _slider(len(DEEP_SIZES[0]) - 2 if deep else 2, 1, 8, 1, "hidden layers")
+        self.depth = _slider(len(DEEP_SIZES[0]) - 2 if deep else live["depth"], 1, MAX_DEPTH, 1, "hidden layers")
         self.activation = _dropdown(list(ACTIVATIONS), "sigmoid" if self.autoencoder else "tanh", "activation")
         self.rules = W.SelectMultiple(options=list(PRESETS) + list(self.extra), value=tuple(rules or e.rules[:3]), rows=8,
                                       description="rules", style=STYLE, layout=LAYOUT)
@@ -124,7 +126,7 @@ class Panel:
     def papers(self, cfg, names) -> dict:
         """{model name: the paper's number for the net nearest in width} for the configuration that ran (none
         for auto-encoders and for depths other than the paper's two hidden layers)."""
-        if cfg["autoencoder"] or cfg.get("depth", 2) != 2:
+        if cfg["autoencoder"] or cfg["depth"] != PAPER_DEPTH:
             return {}
         out = {}
         for name, rule in zip(names, [r for _ in book._as_list(cfg["family"]) for r in cfg["rules"]]):
@@ -141,7 +143,8 @@ class Panel:
         papers = self.papers(cfg, [h.name for h in histories])
         fig = Figure(figsize=(6.2, 3.6))
         unit = "‖x − x̂‖² per image" if cfg["autoencoder"] else "test error %"
-        net = f"{cfg.get('depth', 2)}x{cfg['width']} {cfg['activation']}"
+        head = "sigmoid" if cfg["autoencoder"] else "softmax"
+        net = net_label([784, *[cfg["width"]] * cfg["depth"], 784 if cfg["autoencoder"] else 10], cfg["activation"], head)
         plots.curves(histories, ax=fig.subplots(), paper=papers, ylabel=unit,
                      title=net + (" (dashed: paper)" if papers else ""))
         fig.tight_layout()
