@@ -129,12 +129,15 @@ def run_pool(task, groups, jobs, report):
                 go_on = report(k, g, _result(f)) and go_on
     except BaseException:
         workers = list((getattr(pool, "_processes", None) or {}).values())
+        manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() forgets it
         pool.shutdown(wait=False, cancel_futures=True)
         for w in workers:  # runs in flight are lost (never half-written: results are written atomically)
             if w.is_alive():
                 w.terminate()
         for w in workers:  # each releases its claims on SIGTERM
             w.join(timeout=5)
+        if manager is not None:  # let it close its wake-up pipe first: at exit CPython 3.11 races it and prints
+            manager.join(timeout=10)  # "Exception ignored ... Bad file descriptor" from concurrent.futures
         raise
     pool.shutdown()
 
