@@ -91,7 +91,8 @@ CAUSES = (
           "δa²(h¹)ᵀ grows with h¹: a loop that bounded tanh breaks (tanh s3 (aux) stays small, as do relu s1 "
           "(aux), whose big term reaches only layer 1, and DFA). relu s3 without auxiliary errors and relu s2 "
           "(aux) climb to 10³ per example before recovering, to the numbers in the tables. Measured on 2x800; "
-          "relu s3 (aux) on 2x400 diverges in epoch 1 as well. The paper reports "
+          "relu s3 (aux) diverges on 2x400 (epoch 1) and 2x200 (epoch 4) as well, and on 2x200 so does relu s3 "
+          "without auxiliary errors, late (epoch 44; seed 0). The paper reports "
           "these nets training normally: its feedback scale or step for relu may differ (not stated).",
           frozenset((e, ex.net_label((784, n, n, 10), "relu"), label(r)) for e in ("exp1", "exp2") for n in ex.WIDTHS
                     for r in ("s2", "s3"))),
