@@ -20,7 +20,7 @@ import time
 
 import ipywidgets as W
 
-from ..core.errors import FaLabError
+from ..core.errors import FaLabError, choose
 from ..core.feedback import FAMILIES
 from ..core.nets import ACTIVATIONS
 from ..core.rules import PRESETS
@@ -53,9 +53,7 @@ class Panel:
 
     def __init__(self, experiment="exp1", extra_rules=None, rules=None):
         known = {**EXPERIMENTS, **BEYOND}
-        if experiment not in known:
-            raise FaLabError(f"unknown experiment {experiment!r}; valid choices: {', '.join(known)}")
-        e = known[experiment]
+        e = known[choose("experiment", experiment, list(known))]
         self.experiment, self.autoencoder = experiment, experiment == "exp3"
         self.extra = dict(extra_rules or {})
         deep = experiment in BEYOND
