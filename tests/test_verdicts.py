@@ -134,3 +134,10 @@ def test_training_error_claim_counts_the_papers_runs_only():
     records = [rec("exp4", 0.0), rec("exp4-sd0.1", 5.0), rec("deep", 4.0)]
     claim = _by_text({}, records)["training error < 0.01 % after 100 epochs"]
     assert claim.verdict == "yes" and claim.evidence.startswith("1 of 1")
+
+
+def test_relatives_experiment_runs_sign_kp_and_dkp_on_the_headline_net():
+    runs = ex.configs("relatives", seeds=(0, 1))
+    assert [(r.rule, r.aux) for r in runs[:4]] == [("sign", False), ("kp", False), ("dkp", False), ("dkp", True)]
+    assert len(runs) == 8 and {r.sizes for r in runs} == {(784, 800, 800, 10)}
+    assert ex.expand("beyond") == ["deep", "relatives"]

@@ -8,6 +8,10 @@
   classic auto-encoder choice) is the default, a parameter of :func:`configs` and of the runner.
 - ``exp4``  (Table 4, Figure 8): 784-800-800-10 tanh × fa, dfa × feedback families B1..B7.
 
+Beyond the paper (``BEYOND``): ``deep`` runs BP, FA, DFA and s1–s3 generalised to any depth on 4x400 and 7x240
+tanh; ``relatives`` runs sign symmetry, Kolen–Pollack and direct KP on 2x800 tanh. Variants (``VARIANTS``) are
+named, documented changes of one paper experiment, reported beside the faithful runs.
+
 Protocols: ``full`` is the paper's (all 60 000 / 10 000 examples, ``EPOCHS`` = 100, lr 0.001 on
 the summed batch update, batch size ``fa_lab.train.BATCH_SIZE``). ``quick`` (``QUICK``) keeps
 every architecture but trains on the first 3 000 training examples for 2 epochs and tests on
@@ -90,10 +94,17 @@ VARIANTS = {e.name: e for e in (
 )}
 DEEP_SIZES = ((784, 400, 400, 400, 400, 10), (784, *(240,) * 7, 10))
 DEEP_RULES = ("bp", "fa", "dfa") + STRATEGIES
+RELATIVES = ("sign", "kp", "dkp")  # FA's relatives (fa_lab.core.rules); dkp also with auxiliary errors
+RELATIVES_SIZES = (784, 800, 800, 10)  # the paper's headline net, whose BP/FA/DFA runs are in ``baselines``
 BEYOND = {e.name: e for e in (
     Experiment("deep", "Beyond the paper: the strategies on deep nets (4x400, 7x240 tanh)", None, (), DEEP_RULES,
                note="s1-s3 generalised to any depth (fa_lab.core.rules); each strategy with the output error and "
                     "with auxiliary errors, beside BP, FA and DFA."),
+    Experiment("relatives", "Beyond the paper: FA's relatives (sign symmetry, Kolen–Pollack, direct KP) on 2x800 tanh",
+               None, (), RELATIVES,
+               note="Sign symmetry reads the signs of the forward weights; Kolen–Pollack (kp) and direct Kolen–Pollack "
+                    "(dkp, also with auxiliary errors) learn their feedback matrices, with weight decay on every "
+                    "matrix. BP, FA and DFA on the same net are the baselines' runs."),
 )}
 EVERYTHING = {**EXPERIMENTS, **VARIANTS, **BEYOND}
 GROUPS = {"all": EXPERIMENTS, "variants": VARIANTS, "beyond": BEYOND}  # names that stand for several experiments
@@ -222,6 +233,9 @@ def _runs(experiment, ae_activation):
     if experiment == "deep":
         return [(s, "tanh", "softmax", r, aux, "uniform") for s in DEEP_SIZES for r in DEEP_RULES
                 for aux in ((False, True) if r in STRATEGIES else (False,))]
+    if experiment == "relatives":
+        return [(RELATIVES_SIZES, "tanh", "softmax", r, aux, "uniform") for r in RELATIVES
+                for aux in ((False, True) if r == "dkp" else (False,))]
     if experiment == "exp3-300ep":
         return [(AE_SIZES[-1], ae_activation, "sigmoid", r, False, "uniform") for r in AE_RULES]
     if experiment in ("exp1", "exp2"):

@@ -56,7 +56,7 @@ class Panel:
         e = known[choose("experiment", experiment, list(known))]
         self.experiment, self.autoencoder = experiment, experiment == "exp3"
         self.extra = dict(extra_rules or {})
-        deep = experiment in BEYOND
+        deep = experiment == "deep"
         widths = (128, 800) if self.autoencoder else tuple(sorted({LIVE["width"], *WIDTHS,
                                                                    *(s[1] for s in DEEP_SIZES if deep)}))
         live = {**LIVE, **(LIVE_AUTOENCODER if self.autoencoder else {})}
