@@ -41,6 +41,11 @@ class Cause:
         return key in self.cells or (self.when is not None and stats is not None and self.when(stats))
 
 
+def _paper_exp4(rule, family):
+    """The paper's Table 4 number for ``rule`` with ``family``, for prose (one home: ``paper_tables.csv``)."""
+    return f"{paper.number('exp4', TANH_800, label(rule, family)):.2f} %"
+
+
 def _exp4(rule, families):
     return frozenset(("exp4", TANH_800, label(rule, f)) for f in families)
 
@@ -55,9 +60,9 @@ CAUSES = (
           "10.49, 8.74, 8.23 (final train error 8.59); the identity tiled down the layer (unit j gets class "
           "j mod 10, every unit learns) 7.43, 5.20, 4.92; B = 0 (only the output layer learns: the random-feature "
           "floor) 16.35, 13.73, 12.65; DFA with U(−½, ½) feedback 6.08, 4.67, 4.43. The faithful reading learns "
-          "like 10 units, the tiled one like ordinary DFA (which ends at 1.9 % on this net): only a reading in "
-          "which every unit receives an error can reach the paper's 2.32 % for DFA. The paper's FA-B2 (3.81 %), "
-          "close to ours, fits the faithful reading, so the paper's DFA-B2 may have used another B2 than its "
+          "like 10 units, the tiled one like ordinary DFA (the baselines' DFA on this net): only a reading "
+          f"in which every unit receives an error can reach the paper's {_paper_exp4('dfa', 'B2')} for DFA. The "
+          f"paper's FA-B2 ({_paper_exp4('fa', 'B2')}), close to ours, fits the faithful reading, so the paper's DFA-B2 may have used another B2 than its "
           "FA. The variant `exp4-b2-tiled` (table above) runs the tiled reading for the full 100 epochs.",
           _exp4("dfa", ["B2"]) | _exp4("fa", ["B2"])),
     Cause("exp4-small-feedback", "Feedback of scale 0.01 (DFA with B1, B3, B5, B7) learns too slowly in 100 epochs",
@@ -70,7 +75,7 @@ CAUSES = (
           "DFA then lands within 0.4 points of the paper for all four noisy families (B1, B3, B6, B7), so for "
           "DFA the evidence favours that reading. For FA it does not (next cause), so the faithful runs keep "
           "sd 0.01 and the report shows both. B5's U[−0.01, 0.01] is not ambiguous: there the same mechanism "
-          "predicts a slow run for the paper too, and its 2.22 % stays unexplained.",
+          f"predicts a slow run for the paper too, and its {_paper_exp4('dfa', 'B5')} stays unexplained.",
           _exp4("dfa", ["B1", "B3", "B5", "B7"])),
     Cause("exp4-fa-better", "Our FA beats the paper's FA in Experiment 4", "open",
           "FA with every family but B2 ends 2.3–4.6 points below the paper's Table 4; B4 and B6 end as low as our "
