@@ -18,7 +18,7 @@ The map (imports flow downwards only; nothing below imports anything above it):
     replication/   the paper's experiments, rerun
       experiments    the four experiments, baselines and named variants as RunConfig data; QUICK and LIVE
       paper          the paper's numbers (Tables 2–4), keyed like our runs, and its figures (FIGURES)
-      results        Record: the result file schema, atomic writer, validated reader, statistics over seeds
+      results        Record: the result file schema, atomic writer, validated reader, statistics over seeds, as text
       provenance     versions, git commit, host, device and threads of a run
       claims         claim files: concurrent runners (one machine or many) split the runs, never train one twice
       safekeeping    the results folder is checked before training; results that cannot be written are rescued
@@ -26,6 +26,7 @@ The map (imports flow downwards only; nothing below imports anything above it):
       runner         the resumable runner (lockstep groups, parallel jobs)
       verdicts       does the paper hold: a verdict per table cell and per claim of the paper
       angles         the alignment diagnostics of committed runs as tables (epochs 1, 10, 100)
+      beyond         the tables of the experiments beyond the paper (deep nets, FA's relatives)
       deviations     why a cell is off: each known cause once, with its evidence; the rest "unexplained"
       report         paper-vs-ours tables, replication.csv, REPLICATION.md from its template
     teaching/      the book

@@ -141,3 +141,20 @@ def test_relatives_experiment_runs_sign_kp_and_dkp_on_the_headline_net():
     assert [(r.rule, r.aux) for r in runs[:4]] == [("sign", False), ("kp", False), ("dkp", False), ("dkp", True)]
     assert len(runs) == 8 and {r.sizes for r in runs} == {(784, 800, 800, 10)}
     assert ex.expand("beyond") == ["deep", "relatives"]
+
+
+def test_relatives_table_sits_beside_the_baselines_of_the_same_net(tmp_path):
+    from fa_lab.replication import results as rs
+    from fa_lab.replication.report import report
+
+    base = next(c for c in ex.configs("baselines") if c.sizes == (784, 800, 800, 10) and c.activation == "tanh"
+                and c.rule == "fa")
+    kp = next(c for c in ex.configs("relatives") if c.rule == "kp")
+    for cfg, err in ((base, 1.9), (kp, 1.8)):
+        rs.atomic_write_json(rs.run_path(tmp_path, "full", cfg.experiment, cfg.run_id),
+                             {"run_id": cfg.run_id, "config": cfg.as_dict(), "test_error": [err], "train_error": [0.0],
+                              "final_test_error": err})
+    report(tmp_path, "full", markdown_path=tmp_path / "R.md")
+    md = (tmp_path / "R.md").read_text()
+    assert "## Beyond the paper: FA's relatives" in md and "Beyond the paper: Beyond" not in md
+    assert "| 2x800 Tanh | — | 1.90 (n=1) | — | — | 1.80 (n=1) | — | — |" in md

@@ -104,5 +104,5 @@ FIGURES = (  # the paper's figures, then ours beyond it (number None)
     Figure(8, "fig8_exp4_families", "Figure 8: 2x800 tanh, feedback families (Experiment 4)", "curves",
            ("exp4", "baselines"), (784, 800, 800, 10), "tanh", panels=(("dfa",), ("fa",))),
     Figure(None, "alignment_2x800_tanh", "Beyond the paper: angle of each rule's δWⁱ to BP's gradient, 2x800 tanh",
-           "alignment", ("exp1", "exp2", "baselines"), (784, 800, 800, 10), "tanh"),
+           "alignment", ("exp1", "exp2", "baselines", "relatives"), (784, 800, 800, 10), "tanh"),
 )

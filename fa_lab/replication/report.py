@@ -23,10 +23,11 @@ from string import Template
 from ..core import feedback
 from ..core.errors import FaLabError, choose
 from ..core.rules import label
-from . import angles, deviations
+from . import angles, beyond, deviations
 from . import experiments as ex
 from . import paper
 from . import results as rs
+from .results import md_table, ours
 from .verdicts import PARTIAL, TOLERANCE, claims_markdown
 from .verdicts import cell_verdict as verdict
 
@@ -63,23 +64,11 @@ def _csv_text(rows, columns) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- markdown tables
-def ours(s, digits=2):
-    """'1.83 ± 0.04 (n=3)', 'diverged' or '—'."""
-    if not s or s.mean is None:
-        return "diverged" if s and s.diverged else "—"
-    return f"{s.mean:.{digits}f}" + (f" ± {s.sd:.{digits}f}" if s.sd is not None else "") + f" (n={s.n})"
-
-
 def _beside(s, p):
     """[paper, ours, Δ, verdict] cells of one method."""
     if p is None:
         return ["—", ours(s), "—", ""]
     return [f"{p:.2f}", ours(s), "—" if not s or s.mean is None else f"{s.mean - p:+.2f}", verdict(s, p)]
-
-
-def md_table(header, rows) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in rows]) + "\n"
 
 
 def classifier_nets():
@@ -151,17 +140,6 @@ def variants_markdown(stats) -> str:
         if out else ""
 
 
-def beyond_markdown(stats) -> str:
-    """The deep-net experiment (beyond the paper): test error %, mean ± sd over seeds, per net and rule."""
-    if not any(k[0] == "deep" for k in stats):
-        return ""
-    cols = [(r, False) for r in ex.DEEP_RULES] + [(r, True) for r in ex.STRATEGIES]
-    nets = [ex.net_label(s, "tanh") for s in ex.DEEP_SIZES]
-    rows = [[net] + [ours(stats.get(("deep", net, label(r, aux=aux)))) for r, aux in cols] for net in nets]
-    return (f"## Beyond the paper: {ex.BEYOND['deep'].title}\n\n{ex.BEYOND['deep'].note}\n\n"
-            + md_table(["Model"] + [label(r, aux=a) for r, a in cols], rows))
-
-
 TABLES = {  # name -> (title, table maker)
     "table2": ("Table 2 — Experiment 1 (output error e), test error %", lambda st: table_strategies(st, "exp1")),
     "table3": ("Table 3 — Experiment 2 (auxiliary LAFS errors eⁱ), test error %", lambda st: table_strategies(st, "exp2")),
@@ -231,7 +209,7 @@ def markdown(records, stats, rows, warnings, protocol, results_dir, md_path, fig
         results_flag="" if str(results_dir) == rs.DEFAULT_DIR else f" --results {results_dir}",
         results_dir=results_dir, batch_size=full["batch_size"], lr=full["lr"], epochs=full["epochs"],
         ae_activation=ex.AE_ACTIVATION, noise_sd=feedback.NOISE_SD, density=feedback.DENSITY, tolerance=TOLERANCE,
-        partial=PARTIAL, claims=claims_markdown(stats, records), variants=variants_markdown(stats) + beyond_markdown(stats) + deviations.markdown(stats) + angles.markdown(records), tables="".join(f"## {title}\n\n{make(stats)}\n" for title, make in TABLES.values()),
+        partial=PARTIAL, claims=claims_markdown(stats, records), variants=variants_markdown(stats) + beyond.markdown(stats) + deviations.markdown(stats) + angles.markdown(records), tables="".join(f"## {title}\n\n{make(stats)}\n" for title, make in TABLES.values()),
         high_train=sum((r.final_train_error or 0) >= 0.01 for r in classifiers), n_classifier=len(classifiers),
         csv_path=rel(base / "replication.csv"), progress=progress_line(records, protocol, rows),
         diverged=_section("Diverged runs", [f"- `{r.run_id}`: {r.diverged}" for r in records if r.diverged]),

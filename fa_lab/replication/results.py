@@ -272,3 +272,16 @@ def summarize(records) -> dict:
         out[key] = Stats(m, sd, len(ok), train, [r.run_id for r in recs if r.diverged],
                          sorted(r.config.seed for r in ok), recs)
     return out
+
+
+# ---------------------------------------------------------------------------------------------- as text
+def ours(s, digits=2):
+    """'1.83 ± 0.04 (n=3)', 'diverged' or '—'."""
+    if not s or s.mean is None:
+        return "diverged" if s and s.diverged else "—"
+    return f"{s.mean:.{digits}f}" + (f" ± {s.sd:.{digits}f}" if s.sd is not None else "") + f" (n={s.n})"
+
+
+def md_table(header, rows) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in rows]) + "\n"

@@ -19,12 +19,13 @@ from pathlib import Path
 from ..core.errors import FaLabError, choose, positive
 from ..core.model import build
 from ..core.train import BATCH_SIZE, LR, fit
-from ..replication import angles, paper
+from ..replication import angles, beyond, paper
 from ..replication import deviations as dv
 from ..replication import results as rs
 from ..replication.experiments import EXPERIMENTS, LIVE, VARIANTS, net_label
 from ..replication.paper import FIGURES
-from ..replication.report import ours, table_variant
+from ..replication.report import table_variant
+from ..replication.results import ours
 from ..replication.verdicts import cell_verdict as verdict
 from ..replication.verdicts import claims_markdown
 from . import plots
@@ -174,10 +175,13 @@ def _verdict_cell(s, p):
 
 def results_table(experiment, protocol="full", results_dir=None):
     """Our committed results beside the paper's numbers (mean ± sd over seeds, Δ, verdict, final training
-    error), or a 'not yet run' note."""
+    error), or a 'not yet run' note; for an experiment beyond the paper, its table as in REPLICATION.md."""
     from IPython.display import HTML
 
     stats = rs.summarize(load_records(experiment, protocol, results_dir))
+    if stats and experiment in beyond.TABLES:  # beyond the paper: no paper numbers; the baselines beside them
+        stats.update(rs.summarize(load_records("baselines", protocol, results_dir)))
+        return _markdown_html(beyond.TABLES[experiment](stats))
     if not stats:
         return HTML(f'<div style="padding:0.6em;border-left:4px solid #d0a000;background:#fffbe6"><b>Not yet run:</b> '
                     f"no {protocol}-protocol results for {html.escape(experiment)} are committed yet "
