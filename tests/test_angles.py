@@ -30,3 +30,12 @@ def test_short_diverged_and_autoencoder_runs():
 def test_table_marks_missing_values():
     text = angles.table([_record(0, 40.0, 80.0, epochs=5)])
     assert "| baselines | 2x10 Tanh | fa | 1 | 41° / — / — | 80° / — / — | 80° / — / — | — / — / — |" in text
+
+
+def test_one_table_per_depth():
+    deep = _record(0, 10.0, 20.0, epochs=2)
+    deep.alignment = [[{"angle": 10.0, "feedback_angle": 20.0}] * 4 for _ in range(2)]
+    deep.config = SimpleNamespace(head="softmax", cell=("deep", "4x10 Tanh", "fa"), sizes=(4, 10, 10, 10, 10, 3), seed=0)
+    tables = angles.table([_record(0, 40.0, 80.0, epochs=5), deep]).split("\n\n")
+    assert len(tables) == 2 and "∠(δW3, BP)" not in tables[0] and "4x10" not in tables[0]
+    assert tables[1].count("∠(δW") == 4 and "| deep | 4x10 Tanh | fa | 1 | 10° / — / — |" in tables[1]

@@ -47,11 +47,15 @@ def _deg(v):
 
 
 def table(records, epochs=EPOCHS) -> str:
-    """Markdown: one row per cell, ∠(δWⁱ, BP) and ∠(feedback, BP's) per hidden layer at each of ``epochs``."""
-    data = rows(records, epochs)
-    if not data:
-        return ""
-    hidden = max(len(k) for k in (_layers(row) for row in data.values()))
+    """Markdown: one row per cell, ∠(δWⁱ, BP) and ∠(feedback, BP's) per hidden layer at each of ``epochs``;
+    one table per depth, so that a deep net's columns do not widen the two-layer nets' table."""
+    by_depth = {}
+    for key, row in rows(records, epochs).items():
+        by_depth.setdefault(len(_layers(row)), {})[key] = row
+    return "\n".join(_table(data, hidden, epochs) for hidden, data in sorted(by_depth.items()))
+
+
+def _table(data, hidden, epochs) -> str:
     header = ["experiment", "net", "method", "n"]
     for field, name in (("angle", "∠(δW{}, BP)"), ("feedback_angle", "∠(feedback{}, BP's)")):
         header += [name.format(i + 1) + f" @ {'/'.join(map(str, epochs))}" for i in range(hidden)]
