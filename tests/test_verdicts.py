@@ -158,3 +158,15 @@ def test_relatives_table_sits_beside_the_baselines_of_the_same_net(tmp_path):
     md = (tmp_path / "R.md").read_text()
     assert "## Beyond the paper: FA's relatives" in md and "Beyond the paper: Beyond" not in md
     assert "| 2x800 Tanh | — | 1.90 (n=1) | — | — | 1.80 (n=1) | — | — |" in md
+
+
+def test_a_rules_weight_decay_is_part_of_its_run_id():
+    from dataclasses import replace
+
+    kp = next(c for c in ex.configs("relatives") if c.rule == "kp")
+    from fa_lab.core.rules import KP_DECAY
+    assert kp.weight_decay == KP_DECAY and kp.as_dict()["weight_decay"] == KP_DECAY
+    assert replace(kp, weight_decay=0.1).run_id != kp.run_id  # a changed λ is a new run, never "already done"
+    assert kp.build().rule.weight_decay == KP_DECAY and replace(kp, weight_decay=0.5).build().rule.weight_decay == 0.5
+    paper_run = ex.configs("exp1")[0]  # no decay: the field stays out of the dict, so older ids stay valid
+    assert "weight_decay" not in paper_run.as_dict() and ex.RunConfig.from_dict(paper_run.as_dict()) == paper_run

@@ -8,28 +8,25 @@
   classic auto-encoder choice) is the default, a parameter of :func:`configs` and of the runner.
 - ``exp4``  (Table 4, Figure 8): 784-800-800-10 tanh × fa, dfa × feedback families B1..B7.
 
-Beyond the paper (``BEYOND``): ``deep`` runs BP, FA, DFA and s1–s3 generalised to any depth on 4x400 and 7x240
-tanh; ``relatives`` runs sign symmetry, Kolen–Pollack and direct KP on 2x800 tanh. Variants (``VARIANTS``) are
-named, documented changes of one paper experiment, reported beside the faithful runs.
+Beyond the paper (``BEYOND``): ``deep`` (BP, FA, DFA, s1–s3 on 4x400 and 7x240 tanh), ``relatives`` (sign, KP,
+DKP on 2x800 tanh). ``VARIANTS``: named, documented changes of one paper experiment, shown beside the faithful runs.
 
-Protocols: ``full`` is the paper's (all 60 000 / 10 000 examples, ``EPOCHS`` = 100, lr 0.001 on
-the summed batch update, batch size ``fa_lab.train.BATCH_SIZE``). ``quick`` (``QUICK``) keeps
-every architecture but trains on the first 3 000 training examples for 2 epochs and tests on
-the first 1 000 test examples: a smoke run of the whole pipeline, not a replication.
+Protocols: ``full`` is the paper's (all 60 000 / 10 000 examples, ``EPOCHS`` = 100, lr 0.001 on the summed batch
+update, batch size ``fa_lab.train.BATCH_SIZE``). ``quick`` (``QUICK``) keeps every architecture but trains on the
+first 3 000 / 1 000 examples for 2 epochs: a smoke run of the whole pipeline, not a replication.
 
-Each run has a stable id: a readable name plus a short hash of its full config, e.g.
-``exp4-784-800-800-10-tanh-dfa-B1-s0-1a2b3c4d``.
+Each run has a stable id: a readable name and a hash of its config, ``exp4-784-800-800-10-tanh-dfa-B1-s0-1a2b3c4d``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from ..core import train as _train
 from ..core.errors import FaLabError
-from ..core.rules import label
+from ..core.rules import get_rule, label
 
 WIDTHS = (200, 400, 800)
 ACTS = ("tanh", "relu", "sigmoid")
@@ -147,11 +144,14 @@ class RunConfig:
     protocol: str
     reduction: str = "sum"
     dtype: str = "float32"
+    weight_decay: float = 0.0  # the rule's λ (Kolen–Pollack), read from its preset by configs()
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d["sizes"] = list(self.sizes)
         d["feedback_params"] = dict(self.feedback_params)
+        if not self.weight_decay:  # no decay (every rule of the paper): the ids from before this field stay valid
+            del d["weight_decay"]
         return d
 
     @classmethod
@@ -200,7 +200,8 @@ class RunConfig:
         """The untrained :class:`~fa_lab.model.Model` of this run."""
         from ..core.model import build
 
-        return build(list(self.sizes), self.activation, self.rule, aux=self.aux, family=self.family, seed=self.seed,
+        rule = replace(get_rule(self.rule, len(self.sizes) - 2), weight_decay=self.weight_decay)  # λ as recorded
+        return build(list(self.sizes), self.activation, rule, aux=self.aux, family=self.family, seed=self.seed,
                      head=self.head, dtype=self.dtype, device=device, feedback_params=dict(self.feedback_params),
                      name=self.run_id)
 
@@ -279,7 +280,8 @@ def configs(names="all", protocol="full", seeds=(0,), ae_activation=AE_ACTIVATIO
         for seed in seeds:
             for sizes, act, head, rule, aux, fam, *fp in _runs(exp, ae_activation):
                 out.append(RunConfig(exp, sizes, act, head, rule, aux, fam, fp[0] if fp else (), seed,
-                                     protocol=protocol, **settings))
+                                     protocol=protocol, weight_decay=get_rule(rule, len(sizes) - 2).weight_decay,
+                                     **settings))
     return out
 
 
