@@ -99,7 +99,7 @@ def test_quick_replicate_then_report_end_to_end(tiny, tmp_path, capsys, monkeypa
     import matplotlib.image
 
     pngs = sorted((base / "figures").glob("*.png"))
-    assert {p.stem.split("_")[0] for p in pngs} == {"fig4", "fig5", "fig6", "fig7", "fig8", "alignment"}
+    assert {p.stem.split("_")[0] for p in pngs} == {"fig4", "fig5", "fig6", "fig7", "fig8", "alignment", "deep"}
     for p in pngs:
         assert matplotlib.image.imread(p).ndim == 3
     md = (base / "REPLICATION.md").read_text()

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..core.rules import label
-from .experiments import AE_ACTIVATION, AE_SIZES, TABLES, WIDTHS, net_label
+from .experiments import AE_ACTIVATION, AE_SIZES, DEEP_SIZES, TABLES, WIDTHS, net_label
 
 PAPER_CSV = Path(__file__).with_name("paper_tables.csv")
 CITATION = ("*A general feedback alignment strategy*. The paper text this project works from gives no author list, "
@@ -105,4 +105,6 @@ FIGURES = (  # the paper's figures, then ours beyond it (number None)
            ("exp4", "baselines"), (784, 800, 800, 10), "tanh", panels=(("dfa",), ("fa",))),
     Figure(None, "alignment_2x800_tanh", "Beyond the paper: angle of each rule's δWⁱ to BP's gradient, 2x800 tanh",
            "alignment", ("exp1", "exp2", "baselines", "relatives"), (784, 800, 800, 10), "tanh"),
+    *(Figure(None, f"deep_{len(s) - 2}x{s[1]}_tanh", f"Beyond the paper: test error per epoch, {net_label(s, 'tanh')}",
+             "curves", ("deep",), s, "tanh") for s in DEEP_SIZES),
 )
