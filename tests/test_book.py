@@ -225,3 +225,13 @@ def test_table_classes_do_not_collide_with_the_theme():
     css = "".join(p.read_text(errors="replace") for p in Path(theme.__file__).parent.rglob("*.css"))
     ours = set(re.findall(r"\.([A-Za-z][\w-]*)", STYLE))
     assert ours and not {c for c in ours if re.search(rf"\.{re.escape(c)}(?![\w-])", css)}
+
+
+def test_chapter_14_states_the_presets_kp_decay():
+    """Chapter 14's prose explains the presets' Kolen–Pollack λ; its one home is fa_lab.core.rules.KP_DECAY."""
+    from fa_lab.core.rules import KP_DECAY
+
+    nb = json.loads((ROOT / "book" / "14_beyond_the_paper.ipynb").read_text())
+    prose = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    stated = set(re.findall(r"preset'?s'? \(?\$\\lambda = ([0-9.]+)\$", prose))
+    assert stated == {f"{KP_DECAY:g}"}, f"chapter 14 states the presets' λ as {stated}, KP_DECAY is {KP_DECAY:g}"
