@@ -39,3 +39,37 @@ def test_one_table_per_depth():
     tables = angles.table([_record(0, 40.0, 80.0, epochs=5), deep]).split("\n\n")
     assert len(tables) == 2 and "∠(δW3, BP)" not in tables[0] and "4x10" not in tables[0]
     assert tables[1].count("∠(δW") == 4 and "| deep | 4x10 Tanh | fa | 1 | 10° / — / — |" in tables[1]
+
+
+def test_alignment_figures_draw_every_measure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from fa_lab.core.alignment import MEASURES
+    from fa_lab.teaching import plots
+
+    def rec(rule, seed):
+        rows = [[{"angle": 40.0 + e, "feedback_angle": None if rule == "bp" else 80.0, "norm_ratio": 2.0,
+                  "example_angle_mean": 45.0, "example_angle_sd": 5.0 + seed}] * 2 + [{"angle": 0.0}]
+                for e in range(4)]
+        cfg = SimpleNamespace(rule=rule, aux=False, family="uniform", label=rule)
+        return SimpleNamespace(alignment=rows, config=cfg)
+
+    records = [rec("bp", 0), rec("fa", 0), rec("fa", 1)]
+    for measure in MEASURES:
+        axes = plots.alignment_curves(records, measure=measure).axes
+        assert len(axes) == 2  # the hidden layers, not the output layer
+        assert (axes[0].get_yscale() == "log") == (measure == "norm_ratio")
+        assert bool(axes[0].collections) == (measure == "example_angle")  # the ± sd band over examples
+    fa_feedback = plots.alignment_curves(records, measure="feedback_angle").axes[0].lines
+    assert list(fa_feedback[1].get_ydata()) == [80.0] * 4  # fa's; bp's line is NaN (no feedback matrix)
+
+
+def test_alignment_figure_names_the_valid_measures():
+    import pytest
+
+    from fa_lab.core.errors import FaLabError
+    from fa_lab.teaching import book
+
+    with pytest.raises(FaLabError, match="unknown measure 'angles'; valid choices: angle, feedback_angle"):
+        book.alignment_figure("angles")

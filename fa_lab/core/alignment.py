@@ -22,6 +22,13 @@ import torch
 from .engine import backward, weight_updates
 from .rules import bp
 
+# what each measure is, for plots and tables (field of a row -> (what it measures, unit)); example_angle is the
+# pair example_angle_mean / example_angle_sd
+MEASURES = {"angle": ("∠(δW{i}, BP's ∇W{i})", "degrees"),
+            "feedback_angle": ("∠(feedback{i}, what BP uses there)", "degrees"),
+            "norm_ratio": ("‖δW{i}‖ / ‖∇W{i}‖", "ratio"),
+            "example_angle": ("∠(δa{i}, BP's) per example, mean ± sd", "degrees")}
+
 
 def _angle(a, b):
     cos = (a * b).sum() / (a.norm() * b.norm()).clamp_min(1e-30)

@@ -90,6 +90,7 @@ class Figure:
     sizes: tuple
     activation: str
     panels: tuple = (None,)
+    measure: str = "angle"  # for kind "alignment": which diagnostic (fa_lab.core.alignment.MEASURES)
 
 
 FIGURES = (  # the paper's figures, then ours beyond it (number None)
@@ -103,8 +104,12 @@ FIGURES = (  # the paper's figures, then ours beyond it (number None)
                                               (7, "weights", "first-layer weights"))),
     Figure(8, "fig8_exp4_families", "Figure 8: 2x800 tanh, feedback families (Experiment 4)", "curves",
            ("exp4", "baselines"), (784, 800, 800, 10), "tanh", panels=(("dfa",), ("fa",))),
-    Figure(None, "alignment_2x800_tanh", "Beyond the paper: angle of each rule's δWⁱ to BP's gradient, 2x800 tanh",
-           "alignment", ("exp1", "exp2", "baselines", "relatives"), (784, 800, 800, 10), "tanh"),
+    *(Figure(None, f"alignment{suffix}_2x800_tanh", f"Beyond the paper: {what}, 2x800 tanh", "alignment",
+             ("exp1", "exp2", "baselines", "relatives"), (784, 800, 800, 10), "tanh", measure=measure)
+      for measure, suffix, what in (("angle", "", "angle of each rule's δWⁱ to BP's gradient"),
+                                    ("feedback_angle", "_feedback", "angle of each layer's feedback to what BP uses"),
+                                    ("norm_ratio", "_norms", "size of each rule's δWⁱ against BP's gradient"),
+                                    ("example_angle", "_examples", "per-example angle of δaⁱ to BP's"))),
     *(Figure(None, f"deep_{len(s) - 2}x{s[1]}_tanh", f"Beyond the paper: test error per epoch, {net_label(s, 'tanh')}",
              "curves", ("deep",), s, "tanh") for s in DEEP_SIZES),
 )

@@ -16,6 +16,7 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
+from ..core.alignment import MEASURES
 from ..core.errors import FaLabError, choose, positive
 from ..core.model import build
 from ..core.train import BATCH_SIZE, LR, fit
@@ -220,11 +221,12 @@ def results_figure(experiment, protocol="full", results_dir=None, net=None):
     return shown
 
 
-def alignment_figure(protocol="full", results_dir=None):
-    """The alignment angles the committed 2x800 tanh runs recorded every epoch (beyond the paper), or None."""
+def alignment_figure(measure="angle", protocol="full", results_dir=None):
+    """One diagnostic (:data:`~fa_lab.core.alignment.MEASURES`) the committed 2x800 tanh runs recorded every epoch
+    (beyond the paper), or None."""
     import matplotlib.pyplot as plt
 
-    figure = next(f for f in FIGURES if f.kind == "alignment")
+    figure = next(f for f in FIGURES if f.kind == "alignment" and f.measure == choose("measure", measure, MEASURES))
     records = [r for e in figure.experiments for r in load_records(e, protocol, results_dir)]
     if not any(r.alignment for r in records):
         return None

@@ -19,6 +19,7 @@ import io
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from ..core.alignment import MEASURES
 from ..core.rules import PRESETS
 from ..replication import results as rs
 from ..replication.experiments import net_label
@@ -191,36 +192,59 @@ def families(names=("B1", "B2", "B3", "B4", "B5", "B6", "B7"), shape=(40, 10), s
 
 
 # ---------------------------------------------------------------------------------------------- alignment
-def plot_alignment(angles, fig=None, layer_title="δW{} vs BP"):
+def plot_alignment(angles, fig=None, layer_title="δW{} vs BP", ylabel="angle (degrees)", bands=None, log=False):
     """One panel per layer: an angle against epoch, one line per rule (default: δWⁱ to BP's gradient;
-    ``layer_title`` names another angle, e.g. 'B̃{} vs (W)ᵀ')."""
+    ``layer_title`` names another measure, e.g. 'B̃{} vs (W)ᵀ', with {} or {i} for the layer). ``bands``: a ± spread per point, drawn shaded
+    (same shape as ``angles``); ``log``: a log y axis (for ratios, where 90° means nothing)."""
     n_layers = len(next(iter(angles.values()))[0])
     fig = _new_fig(fig, (3.6 * n_layers, 3.2))
     axes = fig.subplots(1, n_layers, sharey=True, squeeze=False)[0]
     for i, ax in enumerate(axes):
         for colour, (name, a) in zip(_colours(len(angles)), angles.items()):
-            ax.plot(range(len(a)), [row[i] for row in a], "o-" if len(a) <= 12 else "-", label=name, color=colour)
-        ax.axhline(90, color="0.5", lw=0.8, ls=":")
-        ax.set(title=layer_title.format("¹²³⁴⁵⁶⁷⁸⁹"[i]), xlabel="epoch")
+            y = np.array([row[i] for row in a], dtype=float)
+            ax.plot(range(len(a)), y, "o-" if len(a) <= 12 else "-", label=name, color=colour)
+            if bands is not None:
+                sd = np.array([row[i] for row in bands[name]], dtype=float)
+                ax.fill_between(range(len(a)), y - sd, y + sd, color=colour, alpha=0.15, lw=0)
+        if log:
+            ax.set_yscale("log")
+        else:
+            ax.axhline(90, color="0.5", lw=0.8, ls=":")
+        sup = "¹²³⁴⁵⁶⁷⁸⁹"[i]
+        ax.set(title=layer_title.format(sup, i=sup), xlabel="epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("angle (degrees)")
+    axes[0].set_ylabel(ylabel)
     axes[-1].legend(fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def alignment_curves(records, fig=None, title=None):
-    """From committed runs that recorded alignment (fa_lab.core.alignment): per hidden layer, the angle of each
-    method's δWⁱ to BP's gradient against epoch (mean over seeds)."""
+def _per_epoch(runs, key, n_layers):
+    """Mean over seeds of one field, [epoch][layer] (NaN where a run has no value: BP's feedback angle)."""
+    def mean(values):
+        values = [v for v in values if v is not None]
+        return float(np.mean(values)) if values else float("nan")
+
+    return [[mean([run[e][i].get(key) for run in runs]) for i in range(n_layers)]
+            for e in range(min(len(run) for run in runs))]
+
+
+def alignment_curves(records, fig=None, title=None, measure="angle"):
+    """From committed runs that recorded alignment (fa_lab.core.alignment): per layer, one ``measure`` of
+    :data:`~fa_lab.core.alignment.MEASURES` against epoch, mean over seeds, one line per method."""
     series = {name: [r.alignment for r in recs if r.alignment] for name, recs in by_label(records).items()}
     series = {k: v for k, v in series.items() if v}
     if not series:
         return _empty(fig, "no runs with alignment diagnostics yet")
-    n_layers = len(next(iter(series.values()))[0][0]) - 1
-    angles = {name: [[float(np.mean([run[e][i]["angle"] for run in runs])) for i in range(n_layers)]
-                     for e in range(min(len(run) for run in runs))] for name, runs in series.items()}
-    fig = plot_alignment(angles, fig)
+    n_layers = len(next(iter(series.values()))[0][0]) - 1  # hidden layers: the output layer's δW is BP's for every rule
+    key = "example_angle_mean" if measure == "example_angle" else measure
+    values = {name: _per_epoch(runs, key, n_layers) for name, runs in series.items()}
+    bands = {name: _per_epoch(runs, "example_angle_sd", n_layers) for name, runs in series.items()} \
+        if measure == "example_angle" else None
+    what, unit = MEASURES[measure]
+    fig = plot_alignment(values, fig, layer_title=what, bands=bands, log=unit == "ratio",
+                         ylabel="angle (degrees)" if unit == "degrees" else unit)
     if title:
         fig.suptitle(title, fontsize=10)
         fig.tight_layout()
@@ -238,7 +262,7 @@ def draw(figure, records, fig=None):
     if figure.kind == "weights":
         return weights(recs, fig or Figure(figsize=(9, 4)), title=figure.title)
     if figure.kind == "alignment":
-        return alignment_curves(recs, fig or Figure(figsize=(12, 3.8)), figure.title)
+        return alignment_curves(recs, fig or Figure(figsize=(12, 3.8)), figure.title, figure.measure)
     fig = fig or Figure(figsize=(6.5 * len(figure.panels), 4.4))
     for ax, rules in zip(fig.subplots(1, len(figure.panels), squeeze=False)[0], figure.panels):
         mine = recs if rules is None else rs.select(recs, rule=set(rules))
