@@ -235,3 +235,11 @@ def test_chapter_14_states_the_presets_kp_decay():
     prose = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     stated = set(re.findall(r"preset'?s'? \(?\$\\lambda = ([0-9.]+)\$", prose))
     assert stated == {f"{KP_DECAY:g}"}, f"chapter 14 states the presets' λ as {stated}, KP_DECAY is {KP_DECAY:g}"
+
+
+def test_every_notebook_cell_has_an_id():
+    """nbformat 4.5 cells carry ids (a cell without one is a warning now, an error in future nbformat)."""
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        missing = [i for i, c in enumerate(nb["cells"]) if "id" not in c]
+        assert not missing, f"{path.name}: cells {missing} have no id"
