@@ -194,8 +194,9 @@ def families(names=("B1", "B2", "B3", "B4", "B5", "B6", "B7"), shape=(40, 10), s
 # ---------------------------------------------------------------------------------------------- alignment
 def plot_alignment(angles, fig=None, layer_title="δW{} vs BP", ylabel="angle (degrees)", bands=None, log=False):
     """One panel per layer: an angle against epoch, one line per rule (default: δWⁱ to BP's gradient;
-    ``layer_title`` names another measure, e.g. 'B̃{} vs (W)ᵀ', with {} or {i} for the layer). ``bands``: a ± spread per point, drawn shaded
-    (same shape as ``angles``); ``log``: a log y axis (for ratios, where 90° means nothing)."""
+    ``layer_title`` names another measure, e.g. 'B̃{} vs (W)ᵀ', with {} or {i} for the layer). ``bands``: a ±
+    spread per point, drawn shaded (same shape as ``angles``); ``log``: a log y axis (ratios, where 90° means
+    nothing)."""
     n_layers = len(next(iter(angles.values()))[0])
     fig = _new_fig(fig, (3.6 * n_layers, 3.2))
     axes = fig.subplots(1, n_layers, sharey=True, squeeze=False)[0]
