@@ -31,7 +31,8 @@ The map (imports flow downwards only; nothing below imports anything above it):
       report         paper-vs-ours tables, replication.csv, REPLICATION.md from its template
     teaching/      the book
       plots          every figure: curves, image grids, alignment, the paper's figures as files
-      book           what notebooks call: live runs, the paper's tables, committed results
+      live           live runs on a subset: run, quick_check (recorded numbers), alignment diagnostics
+      book           what notebooks call: the paper's tables, committed results (and live's runs)
       panel          the live ipywidgets panel (the only module that imports ipywidgets)
       exercises      checkers for the exercises
       beyond_exercises  checkers for chapter 14's exercises (sign symmetry, direct Kolen–Pollack)

@@ -215,7 +215,7 @@ def test_deep_strategy_checker_accepts_the_presets_and_names_slips():
 def test_panel_trains_deep_nets():
     pytest.importorskip("ipywidgets")
     from fa_lab.core.errors import FaLabError
-    from fa_lab.teaching import book
+    from fa_lab.teaching import live
     from fa_lab.teaching.panel import Panel
 
     p = Panel("deep", rules=("dfa", "s3"))
@@ -223,10 +223,44 @@ def test_panel_trains_deep_nets():
     p.depth.value, p.width.value, p.epochs.value, p.n_train.value, p.n_test.value = 3, 200, 1, 1000, 1000
     hist = p.run()
     assert [h.name for h in hist] == ["dfa", "s3"] and hist[0].epochs == 1
-    assert [m.sizes for m in book._models(["s3"], 200, "tanh", False, "uniform", 0, False, 3)] == [
+    assert [m.sizes for m in live._models(["s3"], 200, "tanh", False, "uniform", 0, False, 3)] == [
         [784, 200, 200, 200, 10]]
     assert p.papers(p.config(), ["dfa", "s3"]) == {}  # the paper has no deep nets: no dashed line, no number
     with pytest.raises(FaLabError, match="depth must be a positive integer, got 0"):
-        book.validate(dict(p.config(), depth=0))
+        live.validate(dict(p.config(), depth=0))
     with pytest.raises(FaLabError, match="valid choices: exp1, .*deep"):
         Panel("nope")
+
+
+def test_panel_plots_alignment_diagnostics():
+    """The panel's plot choice records the alignment diagnostics on a live run and draws each measure, hidden
+    layers only; switching the plot redraws the same run; a run without them says so instead of failing."""
+    pytest.importorskip("ipywidgets")
+    from fa_lab.core.alignment import MEASURES
+    from fa_lab.core.errors import FaLabError
+    from fa_lab.teaching import live
+    from fa_lab.teaching.panel import Panel
+
+    p = Panel("exp1", rules=("fa", "kp"), measure="feedback_angle")
+    assert p.plot.value == "feedback_angle" and set(MEASURES) <= set(p.plot.options[i][1] for i in range(len(p.plot.options)))
+    p.width.value, p.epochs.value, p.n_train.value, p.n_test.value = min(p.width.options), 2, 1000, 1000
+    hist = p.run()
+    assert [len(h.alignment) for h in hist] == [3, 3]  # before training and after each epoch
+    assert len(hist[0].alignment[0]) == 3  # two hidden layers and the output: the plot draws the hidden two
+    drawn = {}
+    for measure in MEASURES:
+        p.plot.value = measure
+        drawn[measure] = p.image.value
+    assert len(set(drawn.values())) == len(MEASURES)  # each measure is its own figure
+    p.plot.value = None  # back to the error curve
+    assert p.image.value not in drawn.values()
+    p.show(hist, dict(p.config(), measure="angle"))
+    plain = Panel("exp1", rules=("fa",))
+    plain.width.value, plain.epochs.value, plain.n_train.value, plain.n_test.value = min(p.width.options), 1, 1000, 1000
+    assert not plain.run()[0].alignment
+    plain.plot.value = "angle"  # recorded nothing: drawn as the error curve, with a note, not an exception
+    assert plain.image.value
+    with pytest.raises(FaLabError, match="unknown measure 'angles'; valid choices: angle, feedback_angle"):
+        Panel("exp1", measure="angles")
+    with pytest.raises(FaLabError, match="unknown measure"):
+        live.run(["fa"], epochs=1, n_train=100, n_test=100, measure="nope")

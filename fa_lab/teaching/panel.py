@@ -4,6 +4,7 @@ touches ipywidgets).
     from fa_lab.teaching.panel import Panel
     Panel("exp4")        # width, depth, activation, rules, aux, family, epochs, data, batch size, lr, seed; Run / Stop
     Panel("deep")        # the same on deeper nets (beyond the paper: 4 hidden layers at first)
+    Panel("exp1", rules=("fa", "kp"), measure="feedback_angle")   # plot an alignment diagnostic instead of the error
 
 Nothing trains before **Run** is pressed. Training runs in a background thread, so **Stop** works and the
 curve is redrawn after every epoch with the time left; at the end each model's number is placed beside the
@@ -20,6 +21,7 @@ import time
 
 import ipywidgets as W
 
+from ..core.alignment import MEASURES
 from ..core.errors import FaLabError, choose
 from ..core.feedback import FAMILIES
 from ..core.nets import ACTIVATIONS
@@ -28,7 +30,7 @@ from ..core.train import BATCH_SIZE, LR
 from ..replication import paper
 from ..replication.experiments import (BEYOND, DEEP_SIZES, EXPERIMENTS, LIVE, LIVE_AUTOENCODER, PAPER_DEPTH, WIDTHS,
                                        net_label)
-from . import book, plots
+from . import live, plots
 
 STATIC_NOTE = ("<small><i>Run trains only in a live Jupyter kernel: on this static page the panel shows a stored "
                "run. Open the notebook in JupyterLab (<code>make lab</code>) or Colab to train.</i></small>")
@@ -49,9 +51,11 @@ def _slider(value, lo, hi, step, description):
 class Panel:
     """Controls for one experiment's configurations, a Run and a Stop button, a live curve and the result
     beside the paper's number (the paper's nets have two hidden layers). ``extra_rules`` adds your own
-    :class:`~fa_lab.Rule` objects by name; ``rules`` picks the rules selected at first (default: the experiment's)."""
+    :class:`~fa_lab.Rule` objects by name; ``rules`` picks the rules selected at first (default: the experiment's);
+    ``measure`` the plot at first: None (test error) or one of :data:`~fa_lab.core.alignment.MEASURES`, recorded per
+    epoch on a probe batch (chapters 11 and 14)."""
 
-    def __init__(self, experiment="exp1", extra_rules=None, rules=None):
+    def __init__(self, experiment="exp1", extra_rules=None, rules=None, measure=None):
         known = {**EXPERIMENTS, **BEYOND}
         e = known[choose("experiment", experiment, list(known))]
         self.experiment, self.autoencoder = experiment, experiment == "exp3"
@@ -74,6 +78,10 @@ class Panel:
         self.lr = W.BoundedFloatText(value=live.get("lr", LR), min=1e-6, max=1.0, step=1e-4, description="learning rate", style=STYLE,
                                      layout=LAYOUT)
         self.seed = W.BoundedIntText(value=0, min=0, max=10**6, description="seed", style=STYLE, layout=LAYOUT)
+        unit = "‖x − x̂‖² per image" if self.autoencoder else "test error %"
+        self.plot = _dropdown([(unit, None)] + [(what.format(i="ⁱ"), k) for k, (what, _) in MEASURES.items()],
+                              None if measure is None else choose("measure", measure, MEASURES), "plot")
+        self.last = None  # (histories, cfg) last drawn, redrawn when the plot changes
         self.button = W.Button(description="Run", button_style="primary", icon="play",
                                tooltip="train the chosen configuration (nothing trains before this is pressed)")
         self.stop_button = W.Button(description="Stop", icon="stop", disabled=True, tooltip="stop after this epoch")
@@ -88,7 +96,9 @@ class Panel:
         for w in (self.width, self.depth, self.rules, self.aux, self.family, self.epochs, self.n_train,
                   self.batch_size):
             w.observe(lambda _: self._check(), names="value")
-        left = W.VBox([self.width, self.depth, self.activation, self.rules, self.aux, self.family])
+        self.plot.observe(lambda _: self.last and self.show(self.last[0], {**self.last[1], "measure": self.plot.value}),
+                          names="value")
+        left = W.VBox([self.width, self.depth, self.activation, self.rules, self.aux, self.family, self.plot])
         right = W.VBox([self.epochs, self.n_train, self.n_test, self.batch_size, self.lr, self.seed,
                         W.HBox([self.button, self.stop_button]), self.progress])
         self.widget = W.VBox([W.HTML(f"<b>{html.escape(e.title)}</b> — live run"), W.HBox([left, right]),
@@ -106,20 +116,20 @@ class Panel:
                     activation=self.activation.value, aux=self.aux.value, family=self.family.value,
                     epochs=self.epochs.value, n_train=self.n_train.value, n_test=self.n_test.value,
                     seed=self.seed.value, autoencoder=self.autoencoder, batch_size=self.batch_size.value,
-                    lr=self.lr.value, depth=self.depth.value)
+                    lr=self.lr.value, depth=self.depth.value, measure=self.plot.value)
 
     def _check(self):
         """Explain an invalid mix of choices before Run (e.g. auxiliary errors with BP), and the time a run
         will take."""
         cfg = self.config()
         try:
-            book.validate(cfg)
+            live.validate(cfg)
         except FaLabError as exc:
             self.status.value = f'<span style="color:#cf222e">{html.escape(str(exc))}</span>'
             self.button.disabled = True
             return
         self.button.disabled = self.thread is not None and self.thread.is_alive()
-        self.status.value = f"<i>Ready: about {book.estimate_seconds(cfg):.0f} s (a rough estimate for this machine).</i>"
+        self.status.value = f"<i>Ready: about {live.estimate_seconds(cfg):.0f} s (a rough estimate for this machine).</i>"
 
     def papers(self, cfg, names) -> dict:
         """{model name: the paper's number for the net nearest in width} for the configuration that ran (none
@@ -127,29 +137,35 @@ class Panel:
         if cfg["autoencoder"] or cfg["depth"] != PAPER_DEPTH:
             return {}
         out = {}
-        for name, rule in zip(names, [r for _ in book._as_list(cfg["family"]) for r in cfg["rules"]]):
+        for name, rule in zip(names, [r for _ in live._as_list(cfg["family"]) for r in cfg["rules"]]):
             if isinstance(rule, str):
                 out[name] = paper.nearest(cfg["width"], cfg["activation"], rule, cfg["aux"], cfg["family"])[0]
         return out
 
     # -- drawing
     def show(self, histories, cfg=None):
-        """Draw ``histories`` (the live curve, dashed: the paper) and the result table beside it."""
+        """Draw ``histories``: the chosen plot (test error per epoch, dashed: the paper; or an alignment measure,
+        when the run recorded them) and the result table beside it."""
         from matplotlib.figure import Figure
 
-        cfg = cfg or self.config()
+        cfg = {"measure": None, **(cfg or self.config())}
+        self.last = (histories, cfg)
         papers = self.papers(cfg, [h.name for h in histories])
-        fig = Figure(figsize=(6.2, 3.6))
         unit = "‖x − x̂‖² per image" if cfg["autoencoder"] else "test error %"
         head = "sigmoid" if cfg["autoencoder"] else "softmax"
         net = net_label([784, *[cfg["width"]] * cfg["depth"], 784 if cfg["autoencoder"] else 10], cfg["activation"], head)
-        plots.curves(histories, ax=fig.subplots(), paper=papers, ylabel=unit,
-                     title=net + (" (dashed: paper)" if papers else ""))
-        fig.tight_layout()
+        if cfg["measure"] is not None and all(h.alignment for h in histories):
+            fig = Figure(figsize=(max(6.2, 3.1 * cfg["depth"]), 3.4))
+            plots.alignment_series({h.name: [h.alignment] for h in histories}, cfg["measure"], fig, title=net)
+        else:
+            fig = Figure(figsize=(6.2, 3.6))
+            note = " (no alignment recorded: press Run)" if cfg["measure"] else " (dashed: paper)" if papers else ""
+            plots.curves(histories, ax=fig.subplots(), paper=papers, ylabel=unit, title=net + note)
+            fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=90)
         self.image.value = buf.getvalue()
-        self.result.value = book.summary_html(histories, papers, unit)
+        self.result.value = live.summary_html(histories, papers, unit)
         done = max((h.epochs for h in histories), default=0)
         self.progress.max, self.progress.value = max(self.progress.max, done), done
 
@@ -168,7 +184,7 @@ class Panel:
             return self._stop.is_set()
 
         try:
-            _, hist = book.run(callbacks=redraw, **cfg)
+            _, hist = live.run(callbacks=redraw, **cfg)
         except FaLabError as exc:
             self.status.value = f'<span style="color:#cf222e">{html.escape(str(exc))}</span>'
             return None

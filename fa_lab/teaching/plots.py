@@ -7,6 +7,7 @@
 - :func:`show_reconstructions`, :func:`show_first_layer`: the same for live models
 - :func:`families`         the feedback families B1–B7: matrices and histograms of their entries
 - :func:`plot_alignment`   angle of each rule's δWⁱ to BP's gradient per epoch (chapter 11)
+- :func:`alignment_series` any alignment measure per epoch, from records or live histories (chapter 14)
 - :func:`save_figures`     the paper's figures (:data:`~fa_lab.replication.paper.FIGURES`) as PNG files
 
 Each function draws on a given ``ax``/``fig`` or a new one and returns it.
@@ -235,10 +236,16 @@ def alignment_curves(records, fig=None, title=None, measure="angle"):
     """From committed runs that recorded alignment (fa_lab.core.alignment): per layer, one ``measure`` of
     :data:`~fa_lab.core.alignment.MEASURES` against epoch, mean over seeds, one line per method."""
     series = {name: [r.alignment for r in recs if r.alignment] for name, recs in by_label(records).items()}
+    return alignment_series(series, measure, fig, title)
+
+
+def alignment_series(series, measure="angle", fig=None, title=None):
+    """{name: [alignment of each run]} (``History.alignment``: per epoch, one row per layer) drawn per hidden
+    layer, mean over the runs of a name (the output layer's δW is BP's for every rule, so it is left out)."""
     series = {k: v for k, v in series.items() if v}
     if not series:
         return _empty(fig, "no runs with alignment diagnostics yet")
-    n_layers = len(next(iter(series.values()))[0][0]) - 1  # hidden layers: the output layer's δW is BP's for every rule
+    n_layers = len(next(iter(series.values()))[0][0]) - 1
     key = "example_angle_mean" if measure == "example_angle" else measure
     values = {name: _per_epoch(runs, key, n_layers) for name, runs in series.items()}
     bands = {name: _per_epoch(runs, "example_angle_sd", n_layers) for name, runs in series.items()} \
