@@ -264,3 +264,45 @@ def test_panel_plots_alignment_diagnostics():
         Panel("exp1", measure="angles")
     with pytest.raises(FaLabError, match="unknown measure"):
         live.run(["fa"], epochs=1, n_train=100, n_test=100, measure="nope")
+
+
+def test_kp_gap_checker_accepts_the_decay_and_names_slips():
+    """The checker's 'want' is the gap the engine leaves, so a right formula passing proves W − B̃ᵀ shrinks by
+    exactly (1 − lr·λ) per step whatever the data (KP's argument, chapter 14)."""
+    from fa_lab.teaching.beyond_exercises import check_kp_gap
+
+    assert check_kp_gap(lambda g, lr, lam, n: g * (1 - lr * lam) ** n)
+    slips = {"one step's factor": lambda g, lr, lam, n: g * (1 - lr * lam),
+             "the decay per step is lr·λ": lambda g, lr, lam, n: g * (1 - lam) ** n,
+             "continuous-time approximation": lambda g, lr, lam, n: g * math.exp(-lr * lam * n),
+             "not linearly": lambda g, lr, lam, n: g * (1 - lr * lam * n),
+             "the factor alone": lambda g, lr, lam, n: (1 - lr * lam) ** n}
+    for name, fn in slips.items():
+        verdict = check_kp_gap(fn)
+        assert not verdict and name in verdict.message, verdict.message
+    assert not check_kp_gap(lambda g, lr, lam, n: g)  # no decay at all: the gap does shrink
+    assert check_kp_gap(lambda g, lr, lam, n: ...).todo
+
+
+def test_bp_path_checker_accepts_the_product_and_names_slips():
+    from functools import reduce
+
+    from fa_lab.core.alignment import bp_path
+    from fa_lab.teaching.beyond_exercises import check_bp_path
+
+    assert check_bp_path(bp_path)
+    assert check_bp_path(lambda W: reduce(lambda a, b: a @ b, W[::-1]).T)  # (Wˡ⋯Wⁱ⁺¹)ᵀ is the same matrix
+
+    def wrong_order(W):
+        p = W[-1].T
+        for w in W[:-1]:
+            p = w.T @ p
+        return p
+
+    verdict = check_bp_path(wrong_order)
+    assert not verdict and "wrong order" in verdict.message, verdict.message
+    verdict = check_bp_path(lambda W: W[0].T)
+    assert not verdict and "alone" in verdict.message and "expected (5, 3)" in verdict.message
+    verdict = check_bp_path(lambda W: W[0].T @ W[-1])  # Wˡ without its transpose: the shapes do not fit
+    assert not verdict and "raised" in verdict.message and "W_above[-1].T" in verdict.message, verdict.message
+    assert check_bp_path(lambda W: ...).todo

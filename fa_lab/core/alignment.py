@@ -41,15 +41,22 @@ def _example_angles(d, g):
     return torch.rad2deg(torch.acos(cos.clamp(-1, 1)))
 
 
+def bp_path(W_above):
+    """(Wⁱ⁺¹)ᵀ(Wⁱ⁺²)ᵀ⋯(Wˡ)ᵀ, of shape (nᵢ, n_out), from ``W_above`` = [Wⁱ⁺¹, …, Wˡ] (the forward weights above
+    hidden layer i, lowest first): what carries e down to layer i in BP (eq. 2 without the f′ factors), so what
+    a direct matrix Bⁱ stands in for."""
+    path = W_above[-1].T
+    for w in reversed(W_above[:-1]):
+        path = w.T @ path
+    return path
+
+
 def feedback_angle(model, i):
     """∠ between the feedback hidden layer i (1-based) uses and BP's counterpart (see module docstring)."""
     terms = model.rule.layers[i - 1]
     W = model.net.W
     if any(t.source == "direct" for t in terms):
-        path = W[-1].T  # (n_{ℓ−1}, n_out); then (Wⁱ⁺¹)ᵀ⋯ down to layer i
-        for j in range(len(W) - 2, i - 1, -1):
-            path = W[j].T @ path
-        return _angle(model.feedback["B", i], path)
+        return _angle(model.feedback["B", i], bp_path(W[i:]))
     if any(t.source == "above" and t.via == "sign" for t in terms):
         return _angle(torch.sign(W[i]), W[i])
     if ("B_tilde", i) in model.feedback:

@@ -56,13 +56,13 @@ def todo(what, fn=None):
             f"code, then run the cell again.")
 
 
-def cases(n=6, aux=False, rule="bp"):
+def cases(n=6, aux=False, rule="bp", sizes=SIZES):
     """Tiny nets (one per activation and seed) with one random example each, in float64."""
     for k in range(n):
-        m = build(list(SIZES), ACTS[k % len(ACTS)], rule, aux=aux, seed=k, dtype="float64")
+        m = build(list(sizes), ACTS[k % len(ACTS)], rule, aux=aux, seed=k, dtype="float64")
         g = torch.Generator().manual_seed(100 + k)
-        x = torch.rand(1, SIZES[0], generator=g, dtype=torch.float64)
-        y = torch.randint(0, SIZES[-1], (1,), generator=g)
+        x = torch.rand(1, sizes[0], generator=g, dtype=torch.float64)
+        y = torch.randint(0, sizes[-1], (1,), generator=g)
         yield m, x, y
 
 

@@ -156,7 +156,7 @@ class Panel:
         net = net_label([784, *[cfg["width"]] * cfg["depth"], 784 if cfg["autoencoder"] else 10], cfg["activation"], head)
         if cfg["measure"] is not None and all(h.alignment for h in histories):
             fig = Figure(figsize=(max(6.2, 3.1 * cfg["depth"]), 3.4))
-            plots.alignment_series({h.name: [h.alignment] for h in histories}, cfg["measure"], fig, title=net)
+            plots.alignment_series(histories, cfg["measure"], fig, title=net)
         else:
             fig = Figure(figsize=(6.2, 3.6))
             note = " (no alignment recorded: press Run)" if cfg["measure"] else " (dashed: paper)" if papers else ""

@@ -240,9 +240,10 @@ def alignment_curves(records, fig=None, title=None, measure="angle"):
 
 
 def alignment_series(series, measure="angle", fig=None, title=None):
-    """{name: [alignment of each run]} (``History.alignment``: per epoch, one row per layer) drawn per hidden
-    layer, mean over the runs of a name (the output layer's δW is BP's for every rule, so it is left out)."""
-    series = {k: v for k, v in series.items() if v}
+    """{name: [alignment of each run]} (``History.alignment``: per epoch, one row per layer), or live histories,
+    drawn per hidden layer, mean over the runs of a name (the output layer's δW is BP's for every rule: left out)."""
+    series = series if isinstance(series, dict) else {h.name: [h.alignment] for h in series}
+    series = {k: v for k, v in series.items() if v and all(v)}
     if not series:
         return _empty(fig, "no runs with alignment diagnostics yet")
     n_layers = len(next(iter(series.values()))[0][0]) - 1
