@@ -9,7 +9,6 @@ Test error %, mean ± sd over seeds; the paper has no number for any of these ce
 
 from __future__ import annotations
 
-from ..core.rules import label
 from . import experiments as ex
 from .results import md_table, ours
 
@@ -20,11 +19,11 @@ def _section(name, table) -> str:
 
 
 def deep_table(stats) -> str:
-    """One row per deep net, one column per rule (the strategies twice: output error, then auxiliary errors)."""
-    cols = [(r, False) for r in ex.DEEP_RULES] + [(r, True) for r in ex.STRATEGIES]
-    nets = [ex.net_label(s, "tanh") for s in ex.DEEP_SIZES]
-    rows = [[net] + [ours(stats.get(("deep", net, label(r, aux=aux)))) for r, aux in cols] for net in nets]
-    return md_table(["Model"] + [label(r, aux=a) for r, a in cols], rows)
+    """One row per deep net, one column per rule the ``deep`` experiment runs (output error first, then the
+    strategies with auxiliary errors)."""
+    runs = sorted(ex.configs("deep"), key=lambda c: c.aux)  # stable: each group keeps the experiment's order
+    nets, methods = (list(dict.fromkeys(c.cell[k] for c in runs)) for k in (1, 2))
+    return md_table(["Model"] + methods, [[net] + [ours(stats.get(("deep", net, m))) for m in methods] for net in nets])
 
 
 def relatives_table(stats) -> str:
