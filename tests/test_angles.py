@@ -73,3 +73,25 @@ def test_alignment_figure_names_the_valid_measures():
 
     with pytest.raises(FaLabError, match="unknown measure 'angles'; valid choices: angle, feedback_angle"):
         book.alignment_figure("angles")
+
+
+def test_book_alignment_table_keeps_the_chosen_nets_and_experiments(monkeypatch):
+    import pytest
+
+    from fa_lab.core.errors import FaLabError
+    from fa_lab.teaching import book
+
+    def rec(experiment, net, method):
+        r = _record(0, 40.0, 80.0, epochs=5, method=method)
+        r.config.cell, r.config.experiment, r.config.net_name = (experiment, net, method), experiment, net
+        return r
+
+    records = [rec("baselines", "2x10 Tanh", "fa"), rec("exp4", "2x10 Tanh", "fa-B1"), rec("baselines", "2x20 Tanh", "dfa")]
+    monkeypatch.setattr(book, "load_records", lambda *a, **k: records)
+    html = book.alignment_table(nets=["2x10 Tanh"], experiments=["baselines"]).data
+    assert "| fa |" not in html and ">fa<" in html and "fa-B1" not in html and "2x20" not in html
+    assert "fa-B1" in book.alignment_table(nets=["2x10 Tanh"]).data
+    with pytest.raises(FaLabError, match="unknown net '2x10 tanh'; valid choices: 2x10 Tanh, 2x20 Tanh"):
+        book.alignment_table(nets=["2x10 tanh"])
+    with pytest.raises(FaLabError, match="unknown experiment 'exp9'; valid choices: baselines, exp4"):
+        book.alignment_table(experiments=["exp9"])

@@ -179,9 +179,17 @@ def claims(experiment, protocol="full", results_dir=None):
     return _markdown_html(claims_markdown(rs.summarize(records), records, experiment))
 
 
-def alignment_table(protocol="full", results_dir=None):
-    """The committed runs' alignment diagnostics at epochs 1, 10, 100 (:mod:`fa_lab.replication.angles`)."""
-    text = angles.table(load_records(None, protocol, results_dir))
+def alignment_table(protocol="full", results_dir=None, nets=None, experiments=None):
+    """The committed runs' alignment diagnostics at epochs 1, 10, 100 (:mod:`fa_lab.replication.angles`); ``nets``
+    (e.g. ``("2x400 Tanh", "7x240 Tanh")``) and ``experiments`` keep only those runs."""
+    records = [r for r in load_records(None, protocol, results_dir) if r.alignment]
+    for what, chosen, of in (("net", nets, lambda r: r.config.net_name), ("experiment", experiments,
+                                                                         lambda r: r.config.experiment)):
+        if chosen is not None:
+            known = sorted({of(r) for r in records})
+            chosen = [choose(what, c, known) for c in chosen]
+            records = [r for r in records if of(r) in chosen]
+    text = angles.table(records)
     return _markdown_html(text or "*No committed run has recorded alignment diagnostics yet.*")
 
 
