@@ -50,6 +50,7 @@ def test_alignment_figures_draw_every_measure():
 
     def rec(rule, seed):
         rows = [[{"angle": 40.0 + e, "feedback_angle": None if rule == "bp" else 80.0, "norm_ratio": 2.0,
+                  "feedback_norm": None if rule == "bp" or seed else 3.0 + e,  # seed 1: recorded before the measure
                   "example_angle_mean": 45.0, "example_angle_sd": 5.0 + seed}] * 2 + [{"angle": 0.0}]
                 for e in range(4)]
         cfg = SimpleNamespace(rule=rule, aux=False, family="uniform", label=rule)
@@ -59,10 +60,14 @@ def test_alignment_figures_draw_every_measure():
     for measure in MEASURES:
         axes = plots.alignment_curves(records, measure=measure).axes
         assert len(axes) == 2  # the hidden layers, not the output layer
-        assert (axes[0].get_yscale() == "log") == (measure == "norm_ratio")
+        assert (axes[0].get_yscale() == "log") == (measure in ("norm_ratio", "feedback_norm"))
         assert bool(axes[0].collections) == (measure == "example_angle")  # the ± sd band over examples
     fa_feedback = plots.alignment_curves(records, measure="feedback_angle").axes[0].lines
-    assert list(fa_feedback[1].get_ydata()) == [80.0] * 4  # fa's; bp's line is NaN (no feedback matrix)
+    assert [x.get_label() for x in fa_feedback if not x.get_label().startswith("_")] == ["fa"]  # bp: no feedback, no line
+    assert list(fa_feedback[0].get_ydata()) == [80.0] * 4
+    norms = plots.alignment_curves(records, measure="feedback_norm").axes[0].lines
+    assert list(norms[0].get_ydata()) == [3.0, 4.0, 5.0, 6.0]  # the seed that lacks the measure is left out
+    assert "no run recorded feedback_norm" in plots.alignment_curves(records[:1], measure="feedback_norm").texts[0].get_text()
 
 
 def test_alignment_figure_names_the_valid_measures():

@@ -127,6 +127,12 @@ def test_alignment_diagnostics_per_layer(tiny):
     assert rows[2]["feedback_angle"] is None and rows[0]["example_angle_sd"] > 0
     sign_rows = fa_lab.build([6, 5, 4, 3], "tanh", "sign", dtype="float64").alignment(x, y)
     assert 0 < sign_rows[0]["feedback_angle"] < 90
+    # the feedback matrix's own size: ‖Bⁱ‖, ‖B̃ⁱ‖, ‖sign(Wⁱ⁺¹)‖ (√ of its nonzero entries); none for BP or the output
+    assert [r["feedback_norm"] for r in bp_rows] == [None] * 3 and rows[2]["feedback_norm"] is None
+    assert rows[0]["feedback_norm"] == float(dfa.feedback_matrix("B", 1).norm())
+    kp = fa_lab.build([6, 5, 4, 3], "tanh", "kp", dtype="float64")
+    assert kp.alignment(x, y)[1]["feedback_norm"] == float(kp.feedback_matrix("B_tilde", 2).norm())
+    assert abs(sign_rows[0]["feedback_norm"] - 20 ** 0.5) < 1e-12  # W² is 4×5
 
 
 def test_alignment_probe_records_every_epoch():

@@ -8,9 +8,10 @@ For weight layer i (1..ℓ):
 - ``example_angle_mean`` / ``_sd``: the same angle per example (δWⁱ of one example is δaⁱ (hⁱ⁻¹)ᵀ, so it
   is the angle between the rule's δaⁱ and BP's), mean and sd over the probe batch;
 
-and for hidden layer i (1..ℓ−1), the angle between the feedback the rule uses and what BP would use:
+and for hidden layer i (1..ℓ−1), the feedback the rule uses against what BP would use there:
 ``feedback_angle`` = ∠(B̃ⁱ, (Wⁱ⁺¹)ᵀ) for FA-type terms, ∠(Bⁱ, (Wⁱ⁺¹)ᵀ⋯(Wˡ)ᵀ) for DFA-type terms (the product
-that carries e down to layer i in BP), ∠(sign(Wⁱ⁺¹), Wⁱ⁺¹) for sign symmetry; None for BP itself.
+that carries e down to layer i in BP), ∠(sign(Wⁱ⁺¹), Wⁱ⁺¹) for sign symmetry; ``feedback_norm`` = the Frobenius
+norm of that feedback matrix (B̃ⁱ, Bⁱ or sign(Wⁱ⁺¹): a learned one grows or shrinks); None for BP itself.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .rules import bp
 MEASURES = {"angle": ("∠(δW{i}, BP's ∇W{i})", "degrees"),
             "feedback_angle": ("∠(feedback{i}, what BP uses there)", "degrees"),
             "norm_ratio": ("‖δW{i}‖ / ‖∇W{i}‖", "ratio"),
+            "feedback_norm": ("‖feedback{i}‖ (Frobenius)", "norm"),
             "example_angle": ("∠(δa{i}, BP's) per example, mean ± sd", "degrees")}
 
 
@@ -51,17 +53,23 @@ def bp_path(W_above):
     return path
 
 
-def feedback_angle(model, i):
-    """∠ between the feedback hidden layer i (1-based) uses and BP's counterpart (see module docstring)."""
+def feedback_pair(model, i):
+    """(the feedback matrix hidden layer i (1-based) uses, BP's counterpart) as in the module docstring, or None."""
     terms = model.rule.layers[i - 1]
     W = model.net.W
     if any(t.source == "direct" for t in terms):
-        return _angle(model.feedback["B", i], bp_path(W[i:]))
+        return model.feedback["B", i], bp_path(W[i:])
     if any(t.source == "above" and t.via == "sign" for t in terms):
-        return _angle(torch.sign(W[i]), W[i])
+        return torch.sign(W[i]), W[i]
     if ("B_tilde", i) in model.feedback:
-        return _angle(model.feedback["B_tilde", i], W[i].T)
+        return model.feedback["B_tilde", i], W[i].T
     return None
+
+
+def feedback_angle(model, i):
+    """∠ between the feedback hidden layer i (1-based) uses and BP's counterpart (see module docstring)."""
+    pair = feedback_pair(model, i)
+    return None if pair is None else _angle(*pair)
 
 
 @torch.no_grad()
@@ -76,8 +84,15 @@ def measure(model, x, t):
         per = _example_angles(d, g)
         rows.append({"angle": _angle(dw, gw), "norm_ratio": float(dw.norm() / gw.norm().clamp_min(1e-30)),
                      "example_angle_mean": float(per.mean()), "example_angle_sd": float(per.std()) if len(per) > 1
-                     else 0.0, "feedback_angle": feedback_angle(model, i) if i < len(net.W) else None})
+                     else 0.0, **_feedback(model, i)})
     return rows
+
+
+def _feedback(model, i):
+    """feedback_angle and feedback_norm of weight layer i (None for the output layer and for BP)."""
+    pair = feedback_pair(model, i) if i < len(model.net.W) else None
+    return {"feedback_angle": None if pair is None else _angle(*pair),
+            "feedback_norm": None if pair is None else float(pair[0].norm())}
 
 
 class AlignmentProbe:

@@ -109,6 +109,7 @@ FIGURES = (  # the paper's figures, then ours beyond it (number None)
       for measure, suffix, what in (("angle", "", "angle of each rule's δWⁱ to BP's gradient"),
                                     ("feedback_angle", "_feedback", "angle of each layer's feedback to what BP uses"),
                                     ("norm_ratio", "_norms", "size of each rule's δWⁱ against BP's gradient"),
+                                    ("feedback_norm", "_feedback_norms", "size of each layer's feedback matrix"),
                                     ("example_angle", "_examples", "per-example angle of δaⁱ to BP's"))),
     *(Figure(None, f"deep_{len(s) - 2}x{s[1]}_tanh", f"Beyond the paper: test error per epoch, {net_label(s, 'tanh')}",
              "curves", ("deep",), s, "tanh") for s in DEEP_SIZES),

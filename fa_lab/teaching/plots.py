@@ -248,11 +248,13 @@ def alignment_series(series, measure="angle", fig=None, title=None):
         return _empty(fig, "no runs with alignment diagnostics yet")
     n_layers = len(next(iter(series.values()))[0][0]) - 1
     key = "example_angle_mean" if measure == "example_angle" else measure
-    values = {name: _per_epoch(runs, key, n_layers) for name, runs in series.items()}
-    bands = {name: _per_epoch(runs, "example_angle_sd", n_layers) for name, runs in series.items()} \
+    values = {name: v for name, runs in series.items() if not np.isnan(v := _per_epoch(runs, key, n_layers)).all()}
+    if not values:  # BP alone has no feedback; runs older than a measure lack it
+        return _empty(fig, f"no run recorded {measure}")
+    bands = {name: _per_epoch(series[name], "example_angle_sd", n_layers) for name in values} \
         if measure == "example_angle" else None
     what, unit = MEASURES[measure]
-    fig = plot_alignment(values, fig, layer_title=what, bands=bands, log=unit == "ratio",
+    fig = plot_alignment(values, fig, layer_title=what, bands=bands, log=unit != "degrees",
                          ylabel="angle (degrees)" if unit == "degrees" else unit)
     if title:
         fig.suptitle(title, fontsize=10)
