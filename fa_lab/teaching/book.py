@@ -26,7 +26,7 @@ from ..replication.verdicts import cell_verdict as verdict
 from ..replication.verdicts import claims_markdown
 from . import plots
 from .live import TABLE_STYLE as STYLE
-from .live import alignment_run, quick_check, quick_data, run  # noqa: F401 (re-exported for the notebooks)
+from .live import quick_check, quick_data, run  # noqa: F401 (re-exported for the notebooks)
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout holding results/ and REPLICATION.md
 
@@ -193,5 +193,5 @@ def alignment_table(protocol="full", results_dir=None, nets=None, experiments=No
     return _markdown_html(text or "*No committed run has recorded alignment diagnostics yet.*")
 
 
-__all__ = ["alignment_figure", "alignment_table", "claims", "variant_table", "deviations", "replication_report", "quick_data", "run", "quick_check", "alignment_run", "paper_table", "results_table", "results_figure",
+__all__ = ["alignment_figure", "alignment_table", "claims", "variant_table", "deviations", "replication_report", "quick_data", "run", "quick_check", "paper_table", "results_table", "results_figure",
            "load_records", "net_label", "EXPERIMENTS", "LIVE"]

@@ -116,21 +116,3 @@ def quick_check(rules, recorded=None, tolerance=0.3, loss_rtol=2e-3, **kwargs):
         print(f"{h.name:10s} after {h.epochs} epoch(s): {unit} ≈ {h.test_error[-1]:.2f}, "
               f"training loss ≈ {h.train_loss[-1]:.4f}")
     return models, hist
-
-
-def alignment_run(rules=("fa", "dfa", "s1", "s2", "s3"), width=LIVE["width"], activation="tanh", epochs=3,
-                  n_train=LIVE["n_train"] // 4, n_test=LIVE["n_test"], seed=0, batch=200, aux=False, family="uniform"):
-    """Train the rules in lockstep (same initial weights and batch order) and record, before training and
-    after every epoch, the angle (degrees) between each one's δWⁱ and BP's gradient on a fixed batch of
-    ``batch`` training examples. Returns {model name: [[angle per layer] per epoch]}."""
-    data = quick_data(n_train, n_test)
-    x, y = data.x_train[:batch], data.y_train[:batch]
-    models = [build([784, width, width, 10], activation, r, aux=aux, family=family, seed=seed) for r in rules]
-    angles = {m.name: [m.angles(x, y)] for m in models}
-
-    def measure(epoch, histories):
-        for m in models:
-            angles[m.name].append(m.angles(x, y))
-
-    fit(models, data, epochs=epochs, seed=seed, progress=False, callbacks=measure)
-    return angles
