@@ -103,6 +103,7 @@ def test_variants_are_named_runs_beside_the_faithful_ones(tmp_path):
     md = (tmp_path / "R.md").read_text()
     assert "### Experiment 4, variant: noise" in md and "| 2x800 Tanh | dfa-B1 | 2.19 | 2.97 (n=1) | 2.10 (n=1) |" in md
     assert "| 784-800-800-784 | bp | — | — | 0.800 (n=1) |" in md
+    assert "*Not yet run* (`python -m fa_lab replicate exp4-b2-tiled`)" in md  # a variant without runs says so
     rows = (tmp_path / "replication.csv").read_text()
     assert "2.1000" not in rows  # the variant never fills a paper cell
 

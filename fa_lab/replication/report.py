@@ -131,13 +131,12 @@ def table_variant(stats, variant) -> str:
 
 
 def variants_markdown(stats) -> str:
-    """One section per variant that has runs: what it changes, and its table."""
-    out = []
-    for name, v in ex.VARIANTS.items():
-        if any(k[0] == name for k in stats):
-            out.append(f"### {v.title}\n\n{v.note}\n\n{table_variant(stats, name)}")
+    """One section per variant: what it changes, and its table, or how to run it (once any variant has runs)."""
+    out = [f"### {v.title}\n\n{v.note}\n\n" + (table_variant(stats, name) if any(k[0] == name for k in stats) else
+                                               f"*Not yet run* (`python -m fa_lab replicate {name}`).\n")
+           for name, v in ex.VARIANTS.items()]
     return "## Variants (named changes of the protocol, never mixed into the tables above)\n\n" + "\n".join(out) \
-        if out else ""
+        if any(k[0] in ex.VARIANTS for k in stats) else ""
 
 
 TABLES = {  # name -> (title, table maker)
