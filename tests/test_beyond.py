@@ -312,3 +312,18 @@ def test_bp_path_checker_accepts_the_product_and_names_slips():
     verdict = check_bp_path(lambda W: W[0].T @ W[-1])  # Wˡ without its transpose: the shapes do not fit
     assert not verdict and "raised" in verdict.message and "W_above[-1].T" in verdict.message, verdict.message
     assert check_bp_path(lambda W: ...).todo
+
+
+def test_panel_shows_a_stored_run_with_its_settings():
+    """A run made outside the panel and shown in it sets the controls, so that Run repeats what is drawn."""
+    pytest.importorskip("ipywidgets")
+    from fa_lab.teaching.panel import Panel
+
+    fast = fa_lab.Rule("kp, λ = 2", (("above:KP",),) * 2, weight_decay=2.0)
+    p = Panel("exp1", rules=("fa",), extra_rules={"kp, λ = 2": fast})
+    assert p.rules.rows == len(p.rules.options)  # every rule visible, the extra one included
+    p.show([], dict(p.config(), width=50, epochs=4, lr=0.005, n_train=5000, n_test=1000, rules=["fa", fast],
+                    measure="feedback_angle"))
+    cfg = p.config()
+    assert (cfg["width"], cfg["epochs"], cfg["lr"], cfg["n_train"], cfg["n_test"]) == (50, 4, 0.005, 5000, 1000)
+    assert p.rules.value == ("fa", "kp, λ = 2") and cfg["rules"] == ["fa", fast] and cfg["measure"] == "feedback_angle"

@@ -26,7 +26,7 @@ from .rules import bp
 # what each measure is, for plots and tables (field of a row -> (what it measures, unit)); example_angle is the
 # pair example_angle_mean / example_angle_sd
 MEASURES = {"angle": ("∠(δW{i}, BP's ∇W{i})", "degrees"),
-            "feedback_angle": ("∠(feedback{i}, what BP uses there)", "degrees"),
+            "feedback_angle": ("∠(feedback{i}, BP's)", "degrees"),  # BP's: what BP uses there
             "norm_ratio": ("‖δW{i}‖ / ‖∇W{i}‖", "ratio"),
             "feedback_norm": ("‖feedback{i}‖ (Frobenius)", "norm"),
             "example_angle": ("∠(δa{i}, BP's) per example, mean ± sd", "degrees")}

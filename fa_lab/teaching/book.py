@@ -118,8 +118,9 @@ def alignment_figure(measure="angle", protocol="full", results_dir=None):
 
     figure = next(f for f in FIGURES if f.kind == "alignment" and f.measure == choose("measure", measure, MEASURES))
     records = [r for e in figure.experiments for r in load_records(e, protocol, results_dir)]
-    if not any(r.alignment for r in records):
-        return None
+    key = "example_angle_mean" if measure == "example_angle" else measure
+    if not any(r.alignment and r.alignment[0][0].get(key) is not None for r in records):
+        return None  # no committed run recorded this measure
     return plots.draw(figure, records, plt.figure(figsize=(12, 3.8)))
 
 

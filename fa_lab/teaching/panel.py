@@ -67,7 +67,8 @@ class Panel:
         self.width = _dropdown(list(widths), live["width"], "hidden width")
         self.depth = _slider(len(DEEP_SIZES[0]) - 2 if deep else live["depth"], 1, MAX_DEPTH, 1, "hidden layers")
         self.activation = _dropdown(list(ACTIVATIONS), "sigmoid" if self.autoencoder else "tanh", "activation")
-        self.rules = W.SelectMultiple(options=list(PRESETS) + list(self.extra), value=tuple(rules or e.rules[:3]), rows=8,
+        names = list(PRESETS) + list(self.extra)
+        self.rules = W.SelectMultiple(options=names, value=tuple(rules or e.rules[:3]), rows=min(len(names), 12),
                                       description="rules", style=STYLE, layout=LAYOUT)
         self.aux = W.Checkbox(value=e.aux, description="auxiliary errors eⁱ (LAFS)", indent=False)
         self.family = _dropdown(list(FAMILIES), e.family, "feedback B")
@@ -143,11 +144,26 @@ class Panel:
         return out
 
     # -- drawing
+    def load(self, cfg):
+        """Set the controls to ``cfg`` (a :meth:`config`, e.g. of a run made outside the panel), so that what is
+        shown and what Run trains agree."""
+        if cfg["width"] not in self.width.options:
+            self.width.options = sorted({*self.width.options, cfg["width"]})
+        for name in ("width", "depth", "activation", "aux", "epochs", "n_train", "n_test", "batch_size", "lr", "seed"):
+            getattr(self, name).value = cfg[name]
+        self.family.value = live._as_list(cfg["family"])[0]
+        self.plot.value = cfg.get("measure")
+        names = [r if isinstance(r, str) else r.name for r in cfg["rules"]]
+        self.rules.value = tuple(n for n in names if n in self.rules.options)
+
     def show(self, histories, cfg=None):
         """Draw ``histories``: the chosen plot (test error per epoch, dashed: the paper; or an alignment measure,
-        when the run recorded them) and the result table beside it."""
+        when the run recorded them) and the result table beside it. ``cfg``: the configuration they ran (the
+        controls are set to it); by default the controls'."""
         from matplotlib.figure import Figure
 
+        if cfg is not None:
+            self.load({"measure": self.plot.value, **cfg})
         cfg = {"measure": None, **(cfg or self.config())}
         self.last = (histories, cfg)
         papers = self.papers(cfg, [h.name for h in histories])
@@ -155,7 +171,7 @@ class Panel:
         head = "sigmoid" if cfg["autoencoder"] else "softmax"
         net = net_label([784, *[cfg["width"]] * cfg["depth"], 784 if cfg["autoencoder"] else 10], cfg["activation"], head)
         if cfg["measure"] is not None and all(h.alignment for h in histories):
-            fig = Figure(figsize=(max(6.2, 3.1 * cfg["depth"]), 3.4))
+            fig = Figure(figsize=(max(7.2, 3.1 * cfg["depth"]), 3.4))
             plots.alignment_series(histories, cfg["measure"], fig, title=net)
         else:
             fig = Figure(figsize=(6.2, 3.6))

@@ -131,9 +131,11 @@ def _first_per_label(records):
 
 
 def _empty(fig, text):
-    fig = _new_fig(fig, (6, 1.5))
-    fig.text(0.5, 0.5, text, ha="center")
-    return fig
+    """A figure that says what is missing (on an axis turned off: a figure without axes is drawn as nothing)."""
+    ax = _new_fig(fig, (6, 1.5)).add_subplot()
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    return ax.figure
 
 
 def reconstructions(records, fig=None, title=None):
