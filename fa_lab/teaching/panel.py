@@ -163,8 +163,9 @@ class Panel:
         from matplotlib.figure import Figure
 
         if cfg is not None:
-            self.load({"measure": self.plot.value, **cfg})
-        cfg = {"measure": None, **(cfg or self.config())}
+            cfg = {"measure": self.plot.value, **cfg}
+            self.load(cfg)
+        cfg = cfg or self.config()
         self.last = (histories, cfg)
         papers = self.papers(cfg, [h.name for h in histories])
         unit = "‖x − x̂‖² per image" if cfg["autoencoder"] else "test error %"
