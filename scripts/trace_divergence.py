@@ -33,7 +33,7 @@ def trace(cfg, data, steps, lr, every, bias_scale=1.0):
     with torch.no_grad():
         for k in range(steps):
             idx = perm[(k * B) % len(perm):][:B]
-            out = stack.step(x_all[idx], t_all[idx], lr)
+            stack.step(x_all[idx], t_all[idx], lr)
             if k % every == 0 or k == steps - 1:
                 fw = forward(net.W, net.b, net.act, x_all[perm[:1000]])
                 loss = float(head.loss(fw.a[-1].unsqueeze(0), t_all[perm[:1000]])[0]) / 1000

@@ -25,7 +25,7 @@ import fa_lab.replication.experiments as ex
 import fa_lab.replication.results as rs
 import fa_lab.replication.safekeeping as safe
 from fa_lab.cli import main
-from fa_lab.replication.runner import plan, replicate
+from fa_lab.replication.runner import replicate
 
 TRAIN = sys.modules["fa_lab.core.train"]
 
