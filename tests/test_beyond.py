@@ -245,8 +245,9 @@ def test_panel_plots_alignment_diagnostics():
     from fa_lab.core.alignment import MEASURES
     from fa_lab.core.errors import FaLabError
     from fa_lab.teaching import live
-    from fa_lab.teaching.panel import Panel
+    from fa_lab.teaching.panel import ERROR, Panel
 
+    assert Panel("exp1").plot.index == 0 and Panel("exp1").config()["measure"] is None  # shown, not blank
     p = Panel("exp1", rules=("fa", "kp"), measure="feedback_angle")
     assert p.plot.value == "feedback_angle" and set(MEASURES) <= set(p.plot.options[i][1] for i in range(len(p.plot.options)))
     p.width.value, p.epochs.value, p.n_train.value, p.n_test.value = min(p.width.options), 2, 1000, 1000
@@ -258,7 +259,7 @@ def test_panel_plots_alignment_diagnostics():
         p.plot.value = measure
         drawn[measure] = p.image.value
     assert len(set(drawn.values())) == len(MEASURES)  # each measure is its own figure
-    p.plot.value = None  # back to the error curve
+    p.plot.value = ERROR  # back to the error curve
     assert p.image.value not in drawn.values()
     p.show(hist, dict(p.config(), measure="angle"))
     plain = Panel("exp1", rules=("fa",))
@@ -327,3 +328,19 @@ def test_panel_shows_a_stored_run_with_its_settings():
     cfg = p.config()
     assert (cfg["width"], cfg["epochs"], cfg["lr"], cfg["n_train"], cfg["n_test"]) == (50, 4, 0.005, 5000, 1000)
     assert p.rules.value == ("fa", "kp, λ = 2") and cfg["rules"] == ["fa", fast] and cfg["measure"] == "feedback_angle"
+
+
+def test_panel_pairs_paper_numbers_only_with_the_runs_of_its_config():
+    """Histories that were not made from the panel's rules (more or fewer models) get no paper number by position;
+    a paper number from another net (Table 4 has 2x800 tanh only) is named in the title."""
+    pytest.importorskip("ipywidgets")
+    from fa_lab.core.train import History
+    from fa_lab.teaching.panel import Panel
+
+    p = Panel("exp2")
+    hist = [History(name, test_error=[10.0, 9.0]) for name in ("s1", "s1 (aux)", "s3 (aux)")]
+    assert p.papers(dict(p.config(), rules=["s1", "s2"]), [h.name for h in hist]) == {}
+    q = Panel("exp4")
+    q.show([History("fa-B1", test_error=[30.0])], dict(q.config(), rules=["fa"], family="B1", epochs=1))
+    assert "paper (full protocol)" in q.result.value and ">4.64<" in q.result.value  # Table 4's fa-B1, 2x800 tanh
+    assert q.config()["epochs"] == 1

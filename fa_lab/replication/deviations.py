@@ -78,9 +78,10 @@ CAUSES = (
           f"predicts a slow run for the paper too, and its {_paper_exp4('dfa', 'B5')} stays unexplained.",
           _exp4("dfa", ["B1", "B3", "B5", "B7"])),
     Cause("exp4-fa-better", "Our FA beats the paper's FA in Experiment 4", "open",
-          "FA with every family but B2 ends 2.3–4.6 points below the paper's Table 4; B4 and B6 end as low as our "
-          "FA with the default U(−½, ½) feedback on the same net (the baselines). The noise reading is ruled out as the cause: with "
-          "sd 0.1 (variant `exp4-sd0.1`, table above) FA ends as low or lower. The paper gives no code or curves "
+          "FA with every family but B2 ends some 2 to 4.5 points below the paper's Table 4 (the cells above); B4 and "
+          "B6 end about as low as our FA with the default U(−½, ½) feedback on the same net (the baselines). The noise "
+          "reading is ruled out as the cause: with sd 0.1 (variant `exp4-sd0.1`, table above) FA ends about as low, "
+          "or lower. The paper gives no code or curves "
           "for FA in Experiment 4; we have no reading that makes FA this much worse than DFA.",
           _exp4("fa", ["B1", "B3", "B4", "B5", "B6", "B7"])),
     Cause("relu-below", "relu nets whose top hidden layer averages in a term from the layer below (s2, s3) blow up",
@@ -97,7 +98,7 @@ CAUSES = (
           "(aux), whose big term reaches only layer 1, and DFA). relu s3 without auxiliary errors and relu s2 "
           "(aux) climb to 10³ per example before recovering, to the numbers in the tables. Measured on 2x800; "
           "relu s3 (aux) diverges on 2x400 (epoch 1) and 2x200 (epoch 4) as well, and on 2x200 so does relu s3 "
-          "without auxiliary errors, late (epoch 44; seed 0). The paper reports "
+          "without auxiliary errors, late (in epoch 44, after 43 finished epochs; seed 0). The paper reports "
           "these nets training normally: its feedback scale or step for relu may differ (not stated).",
           frozenset((e, ex.net_label((784, n, n, 10), "relu"), label(r)) for e in ("exp1", "exp2") for n in ex.WIDTHS
                     for r in ("s2", "s3"))),

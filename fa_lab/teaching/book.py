@@ -94,7 +94,7 @@ def results_figure(experiment, protocol="full", results_dir=None, net=None):
     classifier, e.g. '2x200 Relu'), or reconstructions and first-layer weights (Figures 6, 7)."""
     import matplotlib.pyplot as plt
 
-    figures = [f for f in FIGURES if experiment in f.experiments and f.experiments[0] == experiment]
+    figures = [f for f in FIGURES if f.kind != "alignment" and f.experiments[0] == experiment]  # alignment_figure's
     records = [r for e in {e for f in figures for e in f.experiments} for r in load_records(e, protocol, results_dir)]
     if not rs.select(records, experiment=experiment):
         return None
@@ -121,7 +121,7 @@ def alignment_figure(measure="angle", protocol="full", results_dir=None):
     key = "example_angle_mean" if measure == "example_angle" else measure
     if not any(r.alignment and r.alignment[0][0].get(key) is not None for r in records):
         return None  # no committed run recorded this measure
-    return plots.draw(figure, records, plt.figure(figsize=(12, 3.8)))
+    return plots.draw(figure, records, plt.figure())
 
 
 def replication_report(root=ROOT, figures=True):

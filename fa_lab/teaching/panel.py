@@ -37,6 +37,7 @@ STATIC_NOTE = ("<small><i>Run trains only in a live Jupyter kernel: on this stat
 STYLE = {"description_width": "120px"}
 LAYOUT = W.Layout(width="320px")
 MAX_DEPTH = 8  # the hidden-layers slider's end
+ERROR = "error"  # the plot menu's value for the test-error curve (a dropdown shows a None value as blank)
 
 
 def _dropdown(options, value, description):
@@ -80,8 +81,8 @@ class Panel:
                                      layout=LAYOUT)
         self.seed = W.BoundedIntText(value=0, min=0, max=10**6, description="seed", style=STYLE, layout=LAYOUT)
         unit = "‖x − x̂‖² per image" if self.autoencoder else "test error %"
-        self.plot = _dropdown([(unit, None)] + [(what.format(i="ⁱ"), k) for k, (what, _) in MEASURES.items()],
-                              None if measure is None else choose("measure", measure, MEASURES), "plot")
+        self.plot = _dropdown([(unit, ERROR)] + [(what.format(i="ⁱ"), k) for k, (what, _) in MEASURES.items()],
+                              ERROR if measure is None else choose("measure", measure, MEASURES), "plot")
         self.last = None  # (histories, cfg) last drawn, redrawn when the plot changes
         self.button = W.Button(description="Run", button_style="primary", icon="play",
                                tooltip="train the chosen configuration (nothing trains before this is pressed)")
@@ -97,7 +98,7 @@ class Panel:
         for w in (self.width, self.depth, self.rules, self.aux, self.family, self.epochs, self.n_train,
                   self.batch_size):
             w.observe(lambda _: self._check(), names="value")
-        self.plot.observe(lambda _: self.last and self.show(self.last[0], {**self.last[1], "measure": self.plot.value}),
+        self.plot.observe(lambda _: self.last and self.show(self.last[0], {**self.last[1], "measure": self._measure()}),
                           names="value")
         left = W.VBox([self.width, self.depth, self.activation, self.rules, self.aux, self.family, self.plot])
         right = W.VBox([self.epochs, self.n_train, self.n_test, self.batch_size, self.lr, self.seed,
@@ -117,7 +118,10 @@ class Panel:
                     activation=self.activation.value, aux=self.aux.value, family=self.family.value,
                     epochs=self.epochs.value, n_train=self.n_train.value, n_test=self.n_test.value,
                     seed=self.seed.value, autoencoder=self.autoencoder, batch_size=self.batch_size.value,
-                    lr=self.lr.value, depth=self.depth.value, measure=self.plot.value)
+                    lr=self.lr.value, depth=self.depth.value, measure=self._measure())
+
+    def _measure(self):
+        return None if self.plot.value == ERROR else self.plot.value
 
     def _check(self):
         """Explain an invalid mix of choices before Run (e.g. auxiliary errors with BP), and the time a run
@@ -135,13 +139,17 @@ class Panel:
     def papers(self, cfg, names) -> dict:
         """{model name: the paper's number for the net nearest in width} for the configuration that ran (none
         for auto-encoders and for depths other than the paper's two hidden layers)."""
+        return {name: v for name, (v, _) in self._nearest(cfg, names).items() if v is not None}
+
+    def _nearest(self, cfg, names) -> dict:
+        """{model name: (the paper's number, its net)}: ``names`` paired with cfg's rules × families, in order."""
         if cfg["autoencoder"] or cfg["depth"] != PAPER_DEPTH:
             return {}
-        out = {}
-        for name, rule in zip(names, [r for _ in live._as_list(cfg["family"]) for r in cfg["rules"]]):
-            if isinstance(rule, str):
-                out[name] = paper.nearest(cfg["width"], cfg["activation"], rule, cfg["aux"], cfg["family"])[0]
-        return out
+        pairs = [(r, f) for f in live._as_list(cfg["family"]) for r in cfg["rules"]]
+        if len(pairs) != len(names):  # histories not made from cfg: no pairing by position
+            return {}
+        return {name: paper.nearest(cfg["width"], cfg["activation"], r, cfg["aux"], f)
+                for name, (r, f) in zip(names, pairs) if isinstance(r, str)}
 
     # -- drawing
     def load(self, cfg):
@@ -152,7 +160,7 @@ class Panel:
         for name in ("width", "depth", "activation", "aux", "epochs", "n_train", "n_test", "batch_size", "lr", "seed"):
             getattr(self, name).value = cfg[name]
         self.family.value = live._as_list(cfg["family"])[0]
-        self.plot.value = cfg.get("measure")
+        self.plot.value = cfg.get("measure") or ERROR
         names = [r if isinstance(r, str) else r.name for r in cfg["rules"]]
         self.rules.value = tuple(n for n in names if n in self.rules.options)
 
@@ -163,11 +171,12 @@ class Panel:
         from matplotlib.figure import Figure
 
         if cfg is not None:
-            cfg = {"measure": self.plot.value, **cfg}
+            cfg = {"measure": self._measure(), **cfg}
             self.load(cfg)
         cfg = cfg or self.config()
         self.last = (histories, cfg)
-        papers = self.papers(cfg, [h.name for h in histories])
+        found = self._nearest(cfg, [h.name for h in histories])
+        papers = {name: v for name, (v, _) in found.items() if v is not None}
         unit = "‖x − x̂‖² per image" if cfg["autoencoder"] else "test error %"
         head = "sigmoid" if cfg["autoencoder"] else "softmax"
         net = net_label([784, *[cfg["width"]] * cfg["depth"], 784 if cfg["autoencoder"] else 10], cfg["activation"], head)
@@ -176,7 +185,9 @@ class Panel:
             plots.alignment_series(histories, cfg["measure"], fig, title=net)
         else:
             fig = Figure(figsize=(6.2, 3.6))
-            note = " (no alignment recorded: press Run)" if cfg["measure"] else " (dashed: paper)" if papers else ""
+            other = sorted({n for v, n in found.values() if v is not None} - {net})  # Table 4 has 2x800 tanh only
+            note = " (no alignment recorded: press Run)" if cfg["measure"] else \
+                f" (dashed: paper{', ' + ', '.join(other) if other else ''})" if papers else ""
             plots.curves(histories, ax=fig.subplots(), paper=papers, ylabel=unit, title=net + note)
             fig.tight_layout()
         buf = io.BytesIO()

@@ -6,9 +6,8 @@
 - :func:`weights`          first-layer auto-encoder weights as 28×28 tiles (Figure 7)
 - :func:`show_reconstructions`, :func:`show_first_layer`: the same for live models
 - :func:`families`         the feedback families B1–B7: matrices and histograms of their entries
-- :func:`plot_alignment`   angle of each rule's δWⁱ to BP's gradient per epoch (chapter 11)
-- :func:`alignment_series` any alignment measure per epoch, from records or live histories (chapter 14)
-- :func:`save_figures`     the paper's figures (:data:`~fa_lab.replication.paper.FIGURES`) as PNG files
+- :func:`plot_alignment`, :func:`alignment_series`: an alignment measure per layer and epoch (chapters 11, 14)
+- :func:`draw`, :func:`save_figures`: one of :data:`~fa_lab.replication.paper.FIGURES`, or all as PNG files
 
 Each function draws on a given ``ax``/``fig`` or a new one and returns it.
 """
@@ -30,11 +29,7 @@ RULE_ORDER = tuple(PRESETS)
 
 
 def _new_ax(ax, figsize=(6.5, 4)):
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(figsize=figsize)[1]
+    return ax if ax is not None else _new_fig(None, figsize).subplots()
 
 
 def _new_fig(fig, figsize):
@@ -265,18 +260,22 @@ def alignment_series(series, measure="angle", fig=None, title=None):
 
 
 # ---------------------------------------------------------------------------------------------- the paper's figures
+SIZES = {"reconstructions": (9, 6), "weights": (9, 4), "alignment": (12, 3.8)}  # inches; curves: 6.5 per panel
+
+
 def draw(figure, records, fig=None):
-    """One entry of FIGURES drawn from the records."""
+    """One entry of FIGURES drawn from the records, on ``fig`` (set to the figure's size) or a new one."""
     from matplotlib.figure import Figure
 
+    fig = fig or Figure()
+    fig.set_size_inches(SIZES.get(figure.kind, (6.5 * len(figure.panels), 4.4)))
     recs = rs.select(records, experiment=set(figure.experiments), sizes=figure.sizes, activation=figure.activation)
     if figure.kind == "reconstructions":
-        return reconstructions(recs, fig or Figure(figsize=(9, 6)), figure.title)
+        return reconstructions(recs, fig, figure.title)
     if figure.kind == "weights":
-        return weights(recs, fig or Figure(figsize=(9, 4)), title=figure.title)
+        return weights(recs, fig, title=figure.title)
     if figure.kind == "alignment":
-        return alignment_curves(recs, fig or Figure(figsize=(12, 3.8)), figure.title, figure.measure)
-    fig = fig or Figure(figsize=(6.5 * len(figure.panels), 4.4))
+        return alignment_curves(recs, fig, figure.title, figure.measure)
     for ax, rules in zip(fig.subplots(1, len(figure.panels), squeeze=False)[0], figure.panels):
         mine = recs if rules is None else rs.select(recs, rule=set(rules))
         name = net_label(figure.sizes, figure.activation)
