@@ -79,9 +79,9 @@ def curves(source, ax=None, title=None, paper=None, ylabel=None, ylim=None, log=
         if paper and paper.get(name) is not None:
             ax.axhline(paper[name], ls="--", lw=1, color=colour)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set(xlabel="epoch", ylabel=ylabel or "test error %", title=title or "")
-    if log:
-        ax.set_yscale("log")
+    one = series and all(len(r) == 1 for runs in series.values() for r in runs)  # one epoch: ticks at 0, 1, 2
+    ax.set(xlabel="epoch", ylabel=ylabel or "test error %", title=title or "", yscale="log" if log else "linear",
+           xlim=(0, 2) if one else None)
     if ylim:
         ax.set_ylim(*ylim)
     ax.grid(alpha=0.3)
