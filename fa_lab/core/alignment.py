@@ -32,6 +32,11 @@ MEASURES = {"angle": ("∠(δW{i}, BP's ∇W{i})", "degrees"),
             "example_angle": ("∠(δa{i}, BP's) per example, mean ± sd", "degrees")}
 
 
+def row_key(measure):
+    """The field of a row (:func:`measure`) that holds ``measure``: example_angle is stored as its mean and sd."""
+    return "example_angle_mean" if measure == "example_angle" else measure
+
+
 def _angle(a, b):
     cos = (a * b).sum() / (a.norm() * b.norm()).clamp_min(1e-30)
     return math.degrees(math.acos(float(cos.clamp(-1, 1))))

@@ -99,9 +99,8 @@ def check_bp_path(fn, n=6):
     def make(m, x, y):
         i = m.seed % 3 + 1
         W = [m.weight(j) for j in range(i + 1, len(m.sizes))]
-        top = W[-1].T
         wrong = {"the hidden weights in the wrong order: the lowest, Wⁱ⁺¹, is the last one applied to e, so its "
-                 "transpose comes first": attempt(lambda: _chain([w.T for w in W[-2::-1]] + [top])),
+                 "transpose comes first": attempt(lambda: bp_path(W[-2::-1] + W[-1:])),
                  "(Wⁱ⁺¹)ᵀ alone: that carries δaⁱ⁺¹ one layer down; e has to come down from the output":
                  W[0].T}
         return (W,), bp_path(W), wrong
@@ -109,13 +108,6 @@ def check_bp_path(fn, n=6):
     return _check(fn, "BP's path", make, n, rule="dfa", sizes=(7, 5, 5, 5, 3),
                   hint=" W_above[k] has shape (n_{i+k+1}, n_{i+k}): start from the last, W_above[-1].T, of shape "
                        "(n_ℓ, n_out), and multiply transposes on its left.")
-
-
-def _chain(mats):
-    out = mats[-1]
-    for m in reversed(mats[:-1]):
-        out = m @ out
-    return out
 
 
 def check_deep_strategy(fn, target="s3", depths=(1, 2, 3, 5)):

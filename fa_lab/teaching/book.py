@@ -13,7 +13,7 @@ import html
 from dataclasses import replace
 from pathlib import Path
 
-from ..core.alignment import MEASURES
+from ..core.alignment import MEASURES, row_key
 from ..core.errors import FaLabError, choose
 from ..replication import angles, beyond, paper
 from ..replication import deviations as dv
@@ -118,8 +118,7 @@ def alignment_figure(measure="angle", protocol="full", results_dir=None):
 
     figure = next(f for f in FIGURES if f.kind == "alignment" and f.measure == choose("measure", measure, MEASURES))
     records = [r for e in figure.experiments for r in load_records(e, protocol, results_dir)]
-    key = "example_angle_mean" if measure == "example_angle" else measure
-    if not any(r.alignment and r.alignment[0][0].get(key) is not None for r in records):
+    if not any(r.alignment and r.alignment[0][0].get(row_key(measure)) is not None for r in records):
         return None  # no committed run recorded this measure
     return plots.draw(figure, records, plt.figure())
 

@@ -19,7 +19,7 @@ import io
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from ..core.alignment import MEASURES
+from ..core.alignment import MEASURES, row_key
 from ..core.rules import PRESETS
 from ..replication import results as rs
 from ..replication.experiments import net_label
@@ -244,7 +244,7 @@ def alignment_series(series, measure="angle", fig=None, title=None):
     if not series:
         return _empty(fig, "no runs with alignment diagnostics yet")
     n_layers = len(next(iter(series.values()))[0][0]) - 1
-    key = "example_angle_mean" if measure == "example_angle" else measure
+    key = row_key(measure)
     values = {name: v for name, runs in series.items() if not np.isnan(v := _per_epoch(runs, key, n_layers)).all()}
     if not values:  # BP alone has no feedback; runs older than a measure lack it
         return _empty(fig, f"no run recorded {measure}")
