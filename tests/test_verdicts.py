@@ -171,3 +171,35 @@ def test_a_rules_weight_decay_is_part_of_its_run_id():
     assert kp.build().rule.weight_decay == KP_DECAY and replace(kp, weight_decay=0.5).build().rule.weight_decay == 0.5
     paper_run = ex.configs("exp1")[0]  # no decay: the field stays out of the dict, so older ids stay valid
     assert "weight_decay" not in paper_run.as_dict() and ex.RunConfig.from_dict(paper_run.as_dict()) == paper_run
+
+
+def test_the_papers_claims_are_tested_on_the_deep_nets(tmp_path):
+    from fa_lab.replication import results as rs
+    from fa_lab.replication.beyond import depth_claims
+    from fa_lab.replication.report import report
+
+    runs = {(c.cell[1], c.rule, c.aux): c for c in ex.configs("deep")}
+    net = ex.configs("deep")[0].cell[1]
+    # on one net: s1 (aux) best but for BP; aux helps s1, s2, hurts s3; worst strategy 0.5 points off DFA
+    means = {("bp", False): 1.5, ("fa", False): 2.6, ("dfa", False): 2.2, ("s1", False): 2.3, ("s2", False): 2.7,
+             ("s3", False): 2.4, ("s1", True): 1.9, ("s2", True): 2.0, ("s3", True): 2.5}
+    stats = {runs[(net,) + k].cell: st(v) for k, v in means.items()}
+    by_text = {c.text: c for c in depth_claims(stats)}
+    best = by_text["s1 with auxiliary errors is the best rule (BP aside)"]
+    assert best.verdict == "yes" and "(BP 1.50)" in best.evidence and best.evidence.index("s1 (aux) 1.90") < best.evidence.index("s2 (aux)")
+    aux = by_text["auxiliary errors beat the output error"]
+    assert aux.verdict == "partial" and aux.evidence.startswith("2 of 3:") and f"{net} s3: aux 2.50 vs 2.40" in aux.evidence
+    near = by_text["the strategies are almost as good as DFA and FA (within 0.35 points)"]
+    assert near.verdict == "no" and "worst strategy 2.70 vs best of FA/DFA 2.20" in near.evidence
+    assert {c.verdict for c in depth_claims({})} == {"pending"}
+
+    for (n, rule, aux), cfg in runs.items():  # the report shows them under the deep table
+        if n == net and cfg.seed == 0:
+            err = means[(rule, aux)]
+            rs.atomic_write_json(rs.run_path(tmp_path, "full", cfg.experiment, cfg.run_id),
+                                 {"run_id": cfg.run_id, "config": cfg.as_dict(), "test_error": [err],
+                                  "train_error": [0.0], "final_test_error": err})
+    report(tmp_path, "full", markdown_path=tmp_path / "R.md")
+    md = (tmp_path / "R.md").read_text()
+    assert "| claim of the paper, at depth | verdict |" in md
+    assert "| auxiliary errors beat the output error | **partial** | 2 of 3:" in md

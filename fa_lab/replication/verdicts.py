@@ -37,7 +37,8 @@ class Claim:
     experiments: tuple = ()  # the experiments whose runs are its evidence (the book shows it in their chapters)
 
 
-def _mean(stats, key):
+def mean_of(stats, key):
+    """Our mean for cell ``key`` (experiment, net, method), or None where not run."""
     s = stats.get(key)
     return None if s is None else s.mean
 
@@ -48,7 +49,8 @@ def _fmt(key, stats):
     return f"{key[2]} {'(aux) ' if key[0] == 'exp2' else ''}{s.mean:.2f}{sd}" if s and s.mean is not None else ""
 
 
-def _share(agree, total, text, evidence, experiments):
+def share(agree, total, text, evidence, experiments):
+    """A claim checked on ``total`` cases, ``agree`` of which bear it out: yes (all), partial (half or more), no."""
     if total == 0:
         return Claim(text, "pending", "no runs yet", experiments)
     verdict = "yes" if agree == total else "partial" if agree >= total / 2 else "no"
@@ -59,49 +61,49 @@ def best_on_tanh_800(stats):
     text, on = "s1 with auxiliary errors is best on 2x800 tanh (1.66 %)", ("exp1", "exp2", "baselines")
     keys = [(e, TANH_800, m) for e in ("exp1", "exp2") for m in ex.STRATEGIES] + \
            [("baselines", TANH_800, m) for m in ex.BASELINE_RULES]
-    have = [k for k in keys if _mean(stats, k) is not None]
+    have = [k for k in keys if mean_of(stats, k) is not None]
     star = ("exp2", TANH_800, "s1")
     if star not in have:
         return Claim(text, "pending", "2x800 tanh s1 (aux) not run yet", on)
-    ranked = sorted(have, key=lambda k: _mean(stats, k))
+    ranked = sorted(have, key=lambda k: mean_of(stats, k))
     place = ranked.index(star) + 1
-    verdict = "yes" if place == 1 else "partial" if _mean(stats, star) - _mean(stats, ranked[0]) <= TOLERANCE else "no"
+    verdict = "yes" if place == 1 else "partial" if mean_of(stats, star) - mean_of(stats, ranked[0]) <= TOLERANCE else "no"
     return Claim(text, verdict, f"ours ranks {place} of the {len(have)} methods run so far: "
                  + "; ".join(_fmt(k, stats) for k in ranked), on)
 
 
 def aux_beats_output(stats):
     pairs = [((("exp2",) + k[1:]), k) for k in stats if k[0] == "exp1" and ("exp2",) + k[1:] in stats]
-    pairs = [(a, o) for a, o in pairs if _mean(stats, a) is not None and _mean(stats, o) is not None]
-    wins = [(a, o) for a, o in pairs if _mean(stats, a) < _mean(stats, o)]
-    return _share(len(wins), len(pairs), "auxiliary errors beat the output error",
-                  "; ".join(f"{o[1]} {o[2]}: aux {_mean(stats, a):.2f} vs {_mean(stats, o):.2f}" for a, o in pairs),
+    pairs = [(a, o) for a, o in pairs if mean_of(stats, a) is not None and mean_of(stats, o) is not None]
+    wins = [(a, o) for a, o in pairs if mean_of(stats, a) < mean_of(stats, o)]
+    return share(len(wins), len(pairs), "auxiliary errors beat the output error",
+                  "; ".join(f"{o[1]} {o[2]}: aux {mean_of(stats, a):.2f} vs {mean_of(stats, o):.2f}" for a, o in pairs),
                   ("exp1", "exp2"))
 
 
 def strategies_near_dfa_fa(stats):
     rows, agree = [], 0
     for net, _ in [(ex.net_label((784, n, n, 10), a), a) for a in ex.ACTS for n in ex.WIDTHS]:
-        ref = [_mean(stats, ("baselines", net, r)) for r in ("fa", "dfa")]
-        mine = [_mean(stats, ("exp1", net, s)) for s in ex.STRATEGIES]
+        ref = [mean_of(stats, ("baselines", net, r)) for r in ("fa", "dfa")]
+        mine = [mean_of(stats, ("exp1", net, s)) for s in ex.STRATEGIES]
         if None in ref or None in mine:
             continue
         gap = max(mine) - min(ref)
         agree += gap <= TOLERANCE
         rows.append(f"{net}: worst strategy {max(mine):.2f} vs best of FA/DFA {min(ref):.2f}")
-    return _share(agree, len(rows), f"the strategies are almost as good as DFA and FA (within {TOLERANCE} points)",
+    return share(agree, len(rows), f"the strategies are almost as good as DFA and FA (within {TOLERANCE} points)",
                   "; ".join(rows), ("exp1", "baselines"))
 
 
 def fa_far_worse_for_families(stats):
     rows, agree = [], 0
     for f in ex.FAMILY_NAMES:
-        fa_, dfa_ = (_mean(stats, ("exp4", TANH_800, f"{r}-{f}")) for r in ("fa", "dfa"))
+        fa_, dfa_ = (mean_of(stats, ("exp4", TANH_800, f"{r}-{f}")) for r in ("fa", "dfa"))
         if fa_ is None or dfa_ is None:
             continue
         agree += fa_ - dfa_ >= 1.0
         rows.append(f"{f}: FA {fa_:.2f} vs DFA {dfa_:.2f}")
-    return _share(agree, len(rows), "FA is far worse than DFA for every family of Experiment 4 (by ≥ 1 point)",
+    return share(agree, len(rows), "FA is far worse than DFA for every family of Experiment 4 (by ≥ 1 point)",
                   "; ".join(rows), ("exp4",))
 
 
@@ -111,7 +113,7 @@ def train_error_below(records):
             and not r.diverged and r.final_train_error is not None]
     below = [r for r in runs if r.final_train_error < 0.01]
     worst = max(runs, key=lambda r: r.final_train_error, default=None)
-    return _share(len(below), len(runs), "training error < 0.01 % after 100 epochs",
+    return share(len(below), len(runs), "training error < 0.01 % after 100 epochs",
                   f"highest {worst.final_train_error:.3f} % ({worst.config.net_name} {worst.config.label})" if worst else "",
                   ("exp1", "exp2", "exp4", "baselines"))
 
@@ -120,13 +122,13 @@ def _auto_encoder_rank(stats, rule, best, text):
     rows, agree = [], 0
     for sizes in ex.AE_SIZES:
         net = ex.net_label(sizes, ex.AE_ACTIVATION, "sigmoid")
-        means = {r: _mean(stats, ("exp3", net, r)) for r in ex.AE_RULES}
+        means = {r: mean_of(stats, ("exp3", net, r)) for r in ex.AE_RULES}
         if any(v is None for v in means.values()):
             continue
         pick = (min if best else max)(means, key=means.get)
         agree += pick == rule
         rows.append(f"{net}: " + ", ".join(f"{r} {v:.3f}" for r, v in sorted(means.items(), key=lambda kv: kv[1])))
-    return _share(agree, len(rows), text, "; ".join(rows), ("exp3",))
+    return share(agree, len(rows), text, "; ".join(rows), ("exp3",))
 
 
 def claims(stats, records) -> list[Claim]:
@@ -137,14 +139,18 @@ def claims(stats, records) -> list[Claim]:
             _auto_encoder_rank(stats, "bp", True, "BP gives the best auto-encoder")]
 
 
+def claims_table(claim_list, header="claim of the paper") -> str:
+    """Claims as a markdown table: the claim, our verdict in bold, the evidence."""
+    rows = [f"| {c.text} | **{c.verdict}** | {c.evidence} |" for c in claim_list]
+    return f"| {header} | verdict | evidence (ours, mean ± sd over seeds) |\n|---|---|---|\n" + "\n".join(rows) + "\n"
+
+
 def claims_markdown(stats, records, experiment=None) -> str:
     """The claims as a markdown table; with ``experiment``, only those its runs are evidence for, and the
     training-error claim counted over its runs alone."""
     if experiment is not None:
         records = [r for r in records if r.config.experiment == experiment]
-    rows = [f"| {c.text} | **{c.verdict}** | {c.evidence} |" for c in claims(stats, records)
-            if experiment is None or experiment in c.experiments]
-    return "| claim of the paper | verdict | evidence (ours, mean ± sd over seeds) |\n|---|---|---|\n" + "\n".join(rows) + "\n"
+    return claims_table([c for c in claims(stats, records) if experiment is None or experiment in c.experiments])
 
 
-__all__ = ["cell_verdict", "claims", "claims_markdown", "Claim", "TOLERANCE", "PARTIAL"]
+__all__ = ["cell_verdict", "claims", "claims_markdown", "claims_table", "mean_of", "share", "Claim", "TOLERANCE", "PARTIAL"]

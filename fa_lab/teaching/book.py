@@ -23,7 +23,7 @@ from ..replication.paper import FIGURES
 from ..replication.report import table_variant
 from ..replication.results import ours
 from ..replication.verdicts import cell_verdict as verdict
-from ..replication.verdicts import claims_markdown
+from ..replication.verdicts import claims_markdown, claims_table
 from . import plots
 from .live import TABLE_STYLE as STYLE
 from .live import quick_check, quick_data, run  # noqa: F401 (re-exported for the notebooks)
@@ -173,10 +173,14 @@ def deviations(experiment, protocol="full", results_dir=None):
 
 
 def claims(experiment, protocol="full", results_dir=None):
-    """The paper's claims that ``experiment``'s runs are evidence for, with our verdicts (as in chapter 12)."""
-    experiment = choose("experiment", experiment, list(EXPERIMENTS))
+    """The paper's claims that ``experiment``'s runs are evidence for, with our verdicts (as in chapter 12); for
+    ``deep``, the claims tested past two hidden layers (:func:`fa_lab.replication.beyond.depth_claims`)."""
+    experiment = choose("experiment", experiment, list(EXPERIMENTS) + list(beyond.CLAIMS))
     records = load_records(None, protocol, results_dir)
-    return _markdown_html(claims_markdown(rs.summarize(records), records, experiment))
+    stats = rs.summarize(records)
+    if experiment in beyond.CLAIMS:
+        return _markdown_html(claims_table(beyond.CLAIMS[experiment](stats), "claim of the paper, at depth"))
+    return _markdown_html(claims_markdown(stats, records, experiment))
 
 
 def alignment_table(protocol="full", results_dir=None, nets=None, experiments=None):
