@@ -69,3 +69,26 @@ def test_markdown_for_one_experiment_and_the_book_views(tmp_path):
     assert "No cell of this experiment" in book.deviations("exp4", results_dir=tmp_path).data
     with pytest.raises(FaLabError, match="unknown variant 'exp9'; valid choices: exp4-sd0.1"):
         book.variant_table("exp9")
+
+
+def test_fa_in_experiment_4_is_measured_against_the_papers_numbers_epoch_by_epoch():
+    from types import SimpleNamespace
+
+    def runs(fam, *curves):
+        p = paper.number("exp4", dv.TANH_800, f"fa-{fam}")
+        recs = [SimpleNamespace(test_error=[p + d for d in c]) for c in curves]
+        return Stats(p + curves[0][-1], None, len(recs), 0.0, [], list(range(len(recs))), recs)
+
+    stats = {("exp4", dv.TANH_800, "fa-B1"): runs("B1", [2, 1, -0.5, -1], [0.5, -0.1, -1, -2]),
+             ("exp4", dv.TANH_800, "fa-B4"): runs("B4", [3, 2, 1, 0.5]),
+             ("exp4", dv.TANH_800, "fa-B6"): runs("B6", [1, 0.5, 0.2, -0.2])}
+    text = dv._fa_exp4_reach(stats)
+    assert "epoch B1 3, 2; B4 never; B6 4 (one number per seed)" in text
+    assert "so a shorter run could explain the paper's FA" in text  # epochs 2 to 4: one shorter run would do
+    assert "paper's FA orders the families B6, B1, B4; ours B1, B6, B4" in text
+    assert "agree on the order of B6, B4 (all but B1)" in text
+    stats[("exp4", dv.TANH_800, "fa-B6")] = runs("B6", [-0.1, -0.5, -0.6, -0.9])  # epoch 1 against 2 and 3
+    assert "so no single shorter run explains the paper's FA" in dv._fa_exp4_reach(stats)
+    assert dv._fa_exp4_reach({}) == ""
+    md = dv.markdown(stats)  # the report prints the measurement under the cause's text
+    assert "### Our FA beats the paper's FA in Experiment 4 (open)" in md and dv._fa_exp4_reach(stats) in md

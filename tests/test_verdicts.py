@@ -81,13 +81,16 @@ def test_variants_are_named_runs_beside_the_faithful_ones(tmp_path):
     from fa_lab.replication.report import report
 
     runs = ex.configs("variants")
-    assert {r.experiment for r in runs} == set(ex.VARIANTS) and len(runs) == 8 + 2 + 5
+    assert {r.experiment for r in runs} == set(ex.VARIANTS) and len(runs) == 8 + 2 + 4 + 5
     sd = [r for r in runs if r.experiment == "exp4-sd0.1"]
     assert {r.family for r in sd} == {"B1", "B3", "B6", "B7"} and all(dict(r.feedback_params) == {"sd": 0.1} for r in sd)
     assert {r.epochs for r in runs if r.experiment == "exp3-300ep"} == {300}
     tiled = [r for r in runs if r.experiment == "exp4-b2-tiled"]
     assert {(r.rule, r.family) for r in tiled} == {("fa", "B2"), ("dfa", "B2")}
     assert all(dict(r.feedback_params) == {"tiled": True} for r in tiled)
+    sparse = [r for r in runs if r.experiment == "exp4-d0.01"]
+    assert {(r.rule, r.family) for r in sparse} == {(r, f) for r in ("fa", "dfa") for f in ("B4", "B6")}
+    assert all(r.build().feedback["B", 1].ne(0).double().mean() < 0.03 for r in sparse if r.rule == "dfa" and r.family == "B4")
     assert not {r.run_id for r in runs} & {r.run_id for r in ex.configs("all")}
     assert ex.expand(["all"]) == list(ex.EXPERIMENTS)  # 'all' is the paper's grid, variants are asked for by name
     faithful = next(c for c in ex.configs("exp4") if c.rule == "dfa" and c.family == "B1")
