@@ -30,19 +30,24 @@ def models():
     return [b2, tiled, floor, uniform]
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def side_by_side(make_models, doc, extra=lambda m: ""):
+    """Parse ``--epochs`` / ``--n-train``, train ``make_models()`` side by side on one thread and print each
+    model's test error after every epoch (``extra(model)``: more to say about it). Shared with b4_density.py."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--n-train", type=int, default=60000)
     a = p.parse_args()
     torch.set_num_threads(1)
-    data = load_mnist().subset(a.n_train)
-    ms = models()
-    learning = [int((m.feedback["B", 1].abs().sum(1) > 0).sum()) for m in ms]
-    hist = fa_lab.fit(ms, data, epochs=a.epochs, progress=False)
-    for m, h, n in zip(ms, hist, learning):
-        print(f"{m.name:14s} units of layer 1 that get an error: {n:3d}/800   test error % by epoch: "
-              f"{' '.join(f'{e:.2f}' for e in h.test_error)}   final train error {h.final_train_error:.2f}")
+    ms = make_models()
+    hist = fa_lab.fit(ms, load_mnist().subset(a.n_train), epochs=a.epochs, progress=False)
+    for m, h in zip(ms, hist):
+        print(f"{m.name:20s} {extra(m)}test error % by epoch: {' '.join(f'{e:.2f}' for e in h.test_error)}   "
+              f"final train error {h.final_train_error:.2f}")
+
+
+def main():
+    side_by_side(models, __doc__, lambda m: f"units of layer 1 that get an error: "
+                                            f"{int((m.feedback['B', 1].abs().sum(1) > 0).sum()):3d}/800   ")
 
 
 if __name__ == "__main__":
