@@ -20,7 +20,9 @@ epoch; rows are repeated (``--repeats``) in interleaved order and the best (leas
 kept, the spread (worst/best) is printed as a noise indicator. With one CPU thread (the default)
 times are process CPU time, so a job descheduled by other jobs on a shared machine is not charged
 for the wait; with several threads or on a GPU they are wall time. The test-set evaluation that
-``fit`` runs after each epoch is measured separately (``eval``) and not part of the training rows.
+``fit`` runs after each epoch is measured separately (``eval``) and not part of the training rows, and so are
+the alignment diagnostics every full-protocol run records after each epoch (``diagnostics``: printed as a
+fraction of the lockstep row's epoch, which trains the same six nets).
 
 The last line is machine-readable::
 
@@ -54,8 +56,8 @@ from fa_lab.core.train import BATCH_SIZE  # noqa: E402
 
 from benchmarks.ceilings import copy_bandwidth, gemm_ceiling, matmul_peak  # noqa: E402
 from benchmarks.flops import flops_per_epoch  # noqa: E402
-from benchmarks.report import Measured, report  # noqa: E402
-from benchmarks.rows import RULES, eval_row, fa_lab_row, peer_row, student_row  # noqa: E402
+from benchmarks.report import DIAGNOSTICS, Measured, report  # noqa: E402
+from benchmarks.rows import RULES, diagnostics_row, eval_row, fa_lab_row, peer_row, student_row  # noqa: E402
 from benchmarks.timing import Settings, pick_clock  # noqa: E402
 
 
@@ -91,6 +93,7 @@ def row_tasks(settings, models, data):
     tasks += [(f"peer {r}", lambda r=r: peer_row(models[r], data.x_train, data.y_train, s) * scale) for r in RULES]
     tasks += [("student bp", lambda: student_row(s) * scale)]
     tasks += [("eval (10k test)", lambda: eval_row(eval_stack, data, s))]  # one evaluation, not scaled
+    tasks += [(DIAGNOSTICS, lambda: diagnostics_row(row_models, data, s))]  # one measurement, not scaled
     return tasks
 
 

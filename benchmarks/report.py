@@ -50,11 +50,18 @@ class Measured:
         return {k: max(v) / min(v) for k, v in self.rows.items()}
 
 
+DIAGNOSTICS = "diagnostics (6 nets)"  # the row timing one epoch's AlignmentProbe of the lockstep row's six nets
+
+
 def report(m, flops, settings):
     """Print everything for measurements ``m``, FLOPs per epoch ``flops`` (per rule and "lockstep"),
     under ``settings``; return the ratios of the RESULT line."""
     print_ceilings(m, settings)
     print_table(m, flops)
+    if DIAGNOSTICS in m.rows:
+        d, lock = m.best[DIAGNOSTICS], m.best["fa_lab lockstep"]
+        print(f"alignment diagnostics, recorded after every epoch: {d * 1e3:.1f} ms for the six nets, "
+              f"{100 * d / lock:.2f} % of their lockstep epoch")
     ratios = result_ratios(m, flops)
     print_speedups(m.best, ratios)
     print("RESULT " + " ".join(f"{k}={v:.3f}" for k, v in ratios.items()))

@@ -1,6 +1,7 @@
 """The timed rows of the bench, each in seconds for ``settings.batches`` batches (bench.py scales
-them to an epoch): fa_lab's real ``fit`` path, the autograd peer, a student-style loop, and the
-test-set evaluation that ``fit`` runs after each epoch (timed apart from the training rows)."""
+them to an epoch): fa_lab's real ``fit`` path, the autograd peer, a student-style loop, and, timed apart from
+the training rows, the test-set evaluation that ``fit`` runs after each epoch and the alignment diagnostics
+that every full-protocol run records after each epoch."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import torch
 from torch import nn
 
 import fa_lab
+from fa_lab.core.alignment import AlignmentProbe
 from fa_lab.core.data import data_root
 from fa_lab.core.train import LR
 
@@ -86,3 +88,11 @@ def eval_row(stack, data, settings):
             stack.score(data.x_test, t)
 
     return timed(evaluate, settings.device, settings.clock)
+
+
+def diagnostics_row(models, data, settings):
+    """Seconds for one epoch's alignment diagnostics of ``models``: one :class:`AlignmentProbe` measurement on
+    its probe batch (every δWⁱ against BP's gradient, the feedback angles and norms), as the runner records."""
+    probe = AlignmentProbe(models, data)
+    histories = [fa_lab.History(m.name) for m in models]
+    return timed(lambda: probe(1, histories), settings.device, settings.clock)

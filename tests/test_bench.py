@@ -50,3 +50,5 @@ def test_bench_runs_and_prints_the_result_line(mnist, capsys):
     assert keys == ["gemm_fraction", "lockstep_gemm_fraction", "autograd_speedup", "lockstep_autograd_speedup",
                     "naive_speedup"]
     assert all(math.isfinite(v) and v > 0 for v in ratios.values())
+    diag = next(line for line in out.splitlines() if line.startswith("alignment diagnostics, recorded after every epoch"))
+    assert "ms for the six nets" in diag and "% of their lockstep epoch" in diag
