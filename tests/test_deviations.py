@@ -65,7 +65,7 @@ def test_markdown_for_one_experiment_and_the_book_views(tmp_path):
     from fa_lab import FaLabError
     from fa_lab.teaching import book
 
-    assert "Not yet run" in book.variant_table("exp4-b2-tiled", results_dir=tmp_path).data
+    assert "Not yet run</em> (<code>python -m fa_lab replicate exp4-b2-tiled</code>)" in book.variant_table("exp4-b2-tiled", results_dir=tmp_path).data
     assert "No cell of this experiment" in book.deviations("exp4", results_dir=tmp_path).data
     with pytest.raises(FaLabError, match="unknown variant 'exp9'; valid choices: exp4-sd0.1"):
         book.variant_table("exp9")

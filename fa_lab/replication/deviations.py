@@ -111,19 +111,19 @@ CAUSES = (
           "times e: the hidden layers get updates ~30× smaller than with U(−½, ½) feedback (B7, noise alone, "
           "likewise; B3 is B2's ten units plus that noise). These runs end with 1–3 % training error, not the "
           "paper's < 0.01 %. The variant `exp4-sd0.1` (table above) reads the noise as sd 0.1 (variance 0.01): "
-          "DFA then lands within 0.4 points of the paper for all four noisy families (B1, B3, B6, B7), so for "
+          "DFA then lands within 0.4 points of the paper for all four noisy families (B1, B3, B6, B7; seed 0), so for "
           "DFA the evidence favours that reading. For FA it does not (next cause), so the faithful runs keep "
           "sd 0.01 and the report shows both. B5's U[−0.01, 0.01] is not ambiguous: there the same mechanism "
           f"predicts a slow run for the paper too, and its {_paper_exp4('dfa', 'B5')} stays unexplained.",
           _exp4("dfa", ["B1", "B3", "B5", "B7"])),
     Cause("exp4-fa-better", "Our FA beats the paper's FA in Experiment 4", "open",
-          "FA with every family but B2 ends some 2 to 4.5 points below the paper's Table 4 (the cells above); B4 and "
+          "FA with every family but B2 ends about 2 to 4.6 points below the paper's Table 4 (the cells above); B4 and "
           "B6 end about as low as our FA with the default U(−½, ½) feedback on the same net (the baselines). The noise "
           "reading is ruled out as the cause: with sd 0.1 (variant `exp4-sd0.1`, table above) FA ends about as low, "
           "or lower. The density of the sparse families (B4, B6) is not given either: variant `exp4-d0.01` "
           "(table above, where run) takes scipy's default 0.01 for the faithful runs' 0.1. A 3-epoch probe "
           "(`python scripts/b4_density.py`: full data, the protocol's lr and batch) says it slows FA-B4 (test "
-          "error 5.94 % after epoch 3 against 3.20 %) and DFA-B4 more (7.22 % against 4.68 %), so a density that "
+          "error 5.94 % after epoch 3 against 3.20 %) and DFA-B4 about as much (7.22 % against 4.68 %), so a density that "
           "made our FA-B4 as bad as the paper's would move our DFA-B4 away from the paper's 2.04 %, which the "
           "faithful density meets. The paper gives no code or curves for FA in Experiment 4; we have no reading "
           "that makes FA this much worse than DFA.",

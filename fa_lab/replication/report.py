@@ -130,11 +130,16 @@ def table_variant(stats, variant) -> str:
     return md_table(["Model", "method", "paper", f"faithful ({v.variant_of})", f"variant ({variant})"], rows)
 
 
+def variant_body(stats, name) -> str:
+    """A variant's table beside the faithful runs, or how to run it where it has no runs yet."""
+    if any(k[0] == name for k in stats):
+        return table_variant(stats, name)
+    return f"*Not yet run* (`python -m fa_lab replicate {name}`).\n"
+
+
 def variants_markdown(stats) -> str:
     """One section per variant: what it changes, and its table, or how to run it (once any variant has runs)."""
-    out = [f"### {v.title}\n\n{v.note}\n\n" + (table_variant(stats, name) if any(k[0] == name for k in stats) else
-                                               f"*Not yet run* (`python -m fa_lab replicate {name}`).\n")
-           for name, v in ex.VARIANTS.items()]
+    out = [f"### {v.title}\n\n{v.note}\n\n{variant_body(stats, name)}" for name, v in ex.VARIANTS.items()]
     return "## Variants (named changes of the protocol, never mixed into the tables above)\n\n" + "\n".join(out) \
         if any(k[0] in ex.VARIANTS for k in stats) else ""
 

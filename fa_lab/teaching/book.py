@@ -20,7 +20,7 @@ from ..replication import deviations as dv
 from ..replication import results as rs
 from ..replication.experiments import EXPERIMENTS, LIVE, VARIANTS, net_label
 from ..replication.paper import FIGURES
-from ..replication.report import table_variant
+from ..replication.report import variant_body
 from ..replication.results import ours
 from ..replication.verdicts import cell_verdict as verdict
 from ..replication.verdicts import claims_markdown, claims_table
@@ -162,8 +162,7 @@ def variant_table(name, protocol="full", results_dir=None):
     """A named variant beside the faithful runs it changes (as in REPLICATION.md), or a note that it has not run."""
     v = VARIANTS[choose("variant", name, list(VARIANTS))]
     stats = rs.summarize(load_records(name, protocol, results_dir) + load_records(v.variant_of, protocol, results_dir))
-    table = table_variant(stats, name) if any(k[0] == name for k in stats) else "*Not yet run.*"
-    return _markdown_html(f"**{v.title}.** {v.note}\n\n{table}")
+    return _markdown_html(f"**{v.title}.** {v.note}\n\n{variant_body(stats, name)}")
 
 
 def deviations(experiment, protocol="full", results_dir=None):
