@@ -92,3 +92,18 @@ def test_fa_in_experiment_4_is_measured_against_the_papers_numbers_epoch_by_epoc
     assert dv._fa_exp4_reach({}) == ""
     md = dv.markdown(stats)  # the report prints the measurement under the cause's text
     assert "### Our FA beats the paper's FA in Experiment 4 (open)" in md and dv._fa_exp4_reach(stats) in md
+
+
+def test_runs_not_converged_are_measured_still_learning():
+    from types import SimpleNamespace
+
+    cell = _cell("exp1", "2x200 Sigm", "s3")
+    falling = SimpleNamespace(train_error=[3.0 - 0.01 * e for e in range(100)], test_error=[4.0 - 0.02 * e for e in range(100)])
+    stats = {cell.key: Stats(cell.test_error + 0.5, None, 1, 2.0, [], [0], [falling])}
+    assert dv.cause_of(cell, stats[cell.key]) == "not-converged"
+    text = dv._still_learning(stats)
+    assert "their 1 run: from epoch 90 to 100 the training error still fell by 0.10 to 0.10 points" in text
+    assert "from epoch 50 to 100 the test error by 1.00 to 1.00: none has levelled off" in text
+    falling.train_error = [1.0] * 100  # flat: no claim that it still learns
+    assert "none has levelled off" not in dv._still_learning(stats) and dv._still_learning({}) == ""
+    assert dv._still_learning(stats) in dv.markdown(stats)

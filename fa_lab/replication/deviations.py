@@ -89,6 +89,21 @@ def _agreement(a, b) -> str:
     return f", which agree on the order of {', '.join(common)} (all but {', '.join(rest)})" if rest and len(common) > 1 else ""
 
 
+def _still_learning(stats) -> str:
+    """Evidence for ``not-converged``: how much the runs of the cells it covers still learned at the end."""
+    runs = [r for cell in paper.cells() if cause_of(cell, stats.get(cell.key)) == "not-converged"
+            for r in stats[cell.key].records if len(r.train_error) >= 100]
+    if not runs:
+        return ""
+    late = [r.train_error[89] - r.train_error[99] for r in runs]
+    their = f"their {len(runs)} run{'s' if len(runs) > 1 else ''}"
+    test = [r.test_error[49] - r.test_error[99] for r in runs]
+    return (f"Measured on {their}: from epoch 90 to 100 the training error still fell by "
+            f"{min(late):.2f} to {max(late):.2f} points, and from epoch 50 to 100 the test error by {min(test):.2f} "
+            f"to {max(test):.2f}: none has levelled off.") if min(late) > 0 else \
+        f"Measured on {their}: from epoch 90 to 100 the training error changed by {min(late):.2f} to {max(late):.2f} points."
+
+
 CAUSES = (
     Cause("b2-ten-units", "B2, the non-square identity, gives an error to 10 of the 800 units of a layer", "explained",
           "Bⁱ = eye(800, 10) is one on unit j = class j and zero elsewhere, so Bⁱe (DFA) and B̃ⁱδaⁱ⁺¹ (FA, whose "
@@ -151,7 +166,7 @@ CAUSES = (
           "so they are still learning (the final training error of every cell is in `replication.csv`). Slower learners "
           "(sigmoid's f′ ≤ ¼, feedback rules that add terms) have not reached the paper's regime at our batch "
           "size and lr; why the paper's runs had, we cannot tell from its text.",
-          when=lambda s: s.train is not None and s.train > NOT_CONVERGED),
+          when=lambda s: s.train is not None and s.train > NOT_CONVERGED, measure=_still_learning),
 )
 
 
