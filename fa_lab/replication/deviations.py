@@ -135,13 +135,13 @@ CAUSES = (
           "FA with every family but B2 ends about 2 to 4.6 points below the paper's Table 4 (the cells above); B4 and "
           "B6 end about as low as our FA with the default U(−½, ½) feedback on the same net (the baselines). The noise "
           "reading is ruled out as the cause: with sd 0.1 (variant `exp4-sd0.1`, table above) FA ends about as low, "
-          "or lower. The density of the sparse families (B4, B6) is not given either: variant `exp4-d0.01` "
-          "(table above, where run) takes scipy's default 0.01 for the faithful runs' 0.1. A 3-epoch probe "
-          "(`python scripts/b4_density.py`: full data, the protocol's lr and batch) says it slows FA-B4 (test "
-          "error 5.94 % after epoch 3 against 3.20 %) and DFA-B4 about as much (7.22 % against 4.68 %), so a density that "
-          "made our FA-B4 as bad as the paper's would move our DFA-B4 away from the paper's 2.04 %, which the "
-          "faithful density meets. The paper gives no code or curves for FA in Experiment 4; we have no reading "
-          "that makes FA this much worse than DFA.",
+          "or lower. Nor is the density of the sparse families (B4, B6), which the paper does not give: variant "
+          "`exp4-d0.01` (table above) takes scipy's default 0.01 for the faithful runs' 0.1, and with it FA-B4 and "
+          "FA-B6 still end far below the paper's FA. Early on the sparser feedback is slower (`python "
+          "scripts/b4_density.py`, full data, the protocol's lr and batch: FA-B4 5.94 % test error after epoch 3 "
+          "against 3.20 %, DFA-B4 7.22 % against 4.68 %), but over 100 epochs FA catches up. "
+          "The paper gives no code or curves for FA in Experiment 4; we have no reading that makes FA this much "
+          "worse than DFA.",
           _exp4("fa", ["B1", "B3", "B4", "B5", "B6", "B7"]), measure=_fa_exp4_reach),
     Cause("relu-below", "relu nets whose top hidden layer averages in a term from the layer below (s2, s3) blow up",
           "partly explained",
