@@ -19,7 +19,7 @@ def _section(name, stats) -> str:
     e, claims = ex.BEYOND[name], CLAIMS.get(name)
     text = f"## {e.title}\n\n{e.note}\n\n{TABLES[name](stats)}"
     if claims:
-        text += f"\nThe paper's claims, tested on these deeper nets:\n\n{claims_table(claims(stats), 'claim of the paper, at depth')}"
+        text += f"\nThe paper's claims, tested on these deeper nets:\n\n{claims_table(claims(stats), CLAIMS_HEADER)}"
     return text
 
 
@@ -103,6 +103,7 @@ def depth_claims(stats) -> list:
 
 
 CLAIMS = {"deep": depth_claims}
+CLAIMS_HEADER = "claim of the paper, at depth"  # the claims tables' first column, in the report and the book
 
 
 def markdown(stats) -> str:

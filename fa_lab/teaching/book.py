@@ -178,7 +178,7 @@ def claims(experiment, protocol="full", results_dir=None):
     records = load_records(None, protocol, results_dir)
     stats = rs.summarize(records)
     if experiment in beyond.CLAIMS:
-        return _markdown_html(claims_table(beyond.CLAIMS[experiment](stats), "claim of the paper, at depth"))
+        return _markdown_html(claims_table(beyond.CLAIMS[experiment](stats), beyond.CLAIMS_HEADER))
     return _markdown_html(claims_markdown(stats, records, experiment))
 
 
