@@ -107,3 +107,17 @@ def test_runs_not_converged_are_measured_still_learning():
     falling.train_error = [1.0] * 100  # flat: no claim that it still learns
     assert "none has levelled off" not in dv._still_learning(stats) and dv._still_learning({}) == ""
     assert dv._still_learning(stats) in dv.markdown(stats)
+
+
+def test_a_converged_cell_below_the_paper_is_measured_against_the_width_trend():
+    narrow, wide = _cell("exp1", "2x200 Relu", "s1"), _cell("exp1", dv.RELU_800, "s1")
+    stats = {narrow.key: Stats(narrow.test_error - 0.5, 0.1, 2, 0.0, [], [0, 1], []),
+             wide.key: Stats(wide.test_error + 0.2, None, 1, 0.0, [], [0], [])}
+    assert dv.cause_of(narrow, stats[narrow.key]) == "paper-worse-narrow"
+    assert dv.cause_of(narrow, _stats(narrow.test_error - 0.5, train=1.0)) == "not-converged"  # first cause wins
+    assert dv.cause_of(narrow, _stats(narrow.test_error + 0.5)) == dv.UNEXPLAINED  # worse than the paper: not this cause
+    text = dv._width_gain(stats)
+    paper_fall = narrow.test_error - wide.test_error
+    assert f"Table 2 2x200 Relu s1: paper {paper_fall:+.2f}, ours {paper_fall - 0.7:+.2f}" in text
+    assert "Over all 1 narrower rows" in text and "the smallest gap, 0.50 points, is 5 times the largest" in text
+    assert text in dv.markdown(stats) and dv._width_gain({}) == ""
