@@ -22,7 +22,6 @@ from matplotlib.ticker import MaxNLocator
 from ..core.alignment import MEASURES, row_key
 from ..core.rules import PRESETS
 from ..replication import results as rs
-from ..replication.experiments import net_label
 from ..replication.paper import FIGURES
 
 RULE_ORDER = tuple(PRESETS)
@@ -278,9 +277,8 @@ def draw(figure, records, fig=None):
         return alignment_curves(recs, fig, figure.title, figure.measure)
     for ax, rules in zip(fig.subplots(1, len(figure.panels), squeeze=False)[0], figure.panels):
         mine = recs if rules is None else rs.select(recs, rule=set(rules))
-        name = net_label(figure.sizes, figure.activation)
-        curves(mine, ax=ax, title=name if rules is None else f"{'/'.join(r.upper() for r in rules)}: B1–B7 and "
-               f"uniform U(−½,½)")
+        curves(mine, ax=ax, title=None if rules is None else f"{'/'.join(r.upper() for r in rules)}: B1–B7 and "
+               f"uniform U(−½,½)")  # one panel: the figure's title names the net
     fig.suptitle(figure.title)
     return fig
 
