@@ -2,6 +2,7 @@
 ``--every`` steps, to see how and where a run diverges (REPLICATION.md, "relu with auxiliary errors").
 
     python scripts/trace_divergence.py RUN_ID_PREFIX [--steps N] [--lr LR] [--every K] [--seed S]
+                                      [--bias-scale X] [--feedback-scale X]
 
 Each RUN_ID_PREFIX names one full-protocol config (e.g. exp2-784-800-800-10-relu-s3-aux); the batches are
 the runner's (seed 0's order), lr the protocol's unless given.
@@ -10,6 +11,7 @@ the runner's (seed 0's order), lr the protocol's unless given.
 import argparse
 
 import torch
+from relu_feedback_scale import scale_hidden_feedback
 
 from fa_lab.core.data import load_mnist
 from fa_lab.core.lockstep import Lockstep
@@ -17,12 +19,12 @@ from fa_lab.core.nets import forward, generator
 from fa_lab.replication import experiments as ex
 
 
-def trace(cfg, data, steps, lr, every, bias_scale=1.0):
+def trace(cfg, data, steps, lr, every, bias_scale=1.0, feedback_scale=1.0):
     model = cfg.build()
     with torch.no_grad():  # the protocol draws biases N(0, 1); bias_scale shrinks them (0: zero biases)
         for b in model.net.b:
             b.mul_(bias_scale)
-    stack = Lockstep([model])
+    stack = Lockstep([scale_hidden_feedback(model, feedback_scale)])
     net = model.net
     head = net.head
     x_all = data.x_train
@@ -45,12 +47,12 @@ def trace(cfg, data, steps, lr, every, bias_scale=1.0):
     return rows
 
 
-def term_sizes(cfg, data, rows=256):
+def term_sizes(cfg, data, rows=256, feedback_scale=1.0):
     """Mean row norm at initialisation of each error term every hidden layer of ``cfg``'s rule averages (eq. 4),
     beside BP's transport (Wⁱ⁺¹)ᵀ δaⁱ⁺¹ of the same delta: how much each term weighs in the mean F."""
     from fa_lab.core.engine import hidden_deltas
 
-    model = cfg.build()
+    model = scale_hidden_feedback(cfg.build(), feedback_scale)
     x = data.x_train[:rows]
     t = model.net.head.target(data.y_train[:rows], x, model.net.sizes[-1], x.dtype)
     fw = model.net.forward(x)
@@ -80,16 +82,18 @@ def main():
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--bias-scale", type=float, default=1.0, help="multiply the initial N(0, 1) biases (0: zero biases)")
+    p.add_argument("--feedback-scale", type=float, default=1.0, help="multiply the feedback matrices between two hidden layers (B̃, B̄)")
     a = p.parse_args()
     data = load_mnist()
     for prefix in a.runs:
         cfg = next(c for c in ex.configs("all", "full", (a.seed,)) if c.run_id.startswith(prefix + "-s"))
         lr = a.lr or cfg.lr
-        print(f"{cfg.run_id}  lr {lr:g}  batch {cfg.batch_size}  initial biases x{a.bias_scale:g}")
-        for layer, terms in term_sizes(cfg, data):
+        print(f"{cfg.run_id}  lr {lr:g}  batch {cfg.batch_size}  initial biases x{a.bias_scale:g}  "
+              f"feedback x{a.feedback_scale:g}")
+        for layer, terms in term_sizes(cfg, data, feedback_scale=a.feedback_scale):
             print(f"  at initialisation, layer {layer}: mean |term| " + ", ".join(f"{n} {v:.1f}" for n, v in terms))
         print("  step   loss/example   |W1| |W2| |W3|          max|h1| max|h2|      max|aux logit| per layer")
-        for k, loss, wn, hm, aux in trace(cfg, data, a.steps, lr, a.every, a.bias_scale):
+        for k, loss, wn, hm, aux in trace(cfg, data, a.steps, lr, a.every, a.bias_scale, a.feedback_scale):
             print(f"  {k:5d}  {loss:12.4g}   {' '.join(f'{w:8.3g}' for w in wn)}   "
                   f"{' '.join(f'{h:8.3g}' for h in hm)}   {' '.join(f'{x:8.3g}' for x in aux)}")
 
