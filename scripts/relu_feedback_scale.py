@@ -2,7 +2,8 @@
 (REPLICATION.md, deviations: "relu nets whose top hidden layer averages in a term from the layer below").
 
 At U(−½, ½) the neighbour terms of s3 are ~40x BP's own term and the relu nets blow up in epoch 1. This trains the
-paper's net with those matrices (B̃, B̄; not B, which also reads the auxiliary logits) times each ``--scale``, side
+paper's net with those matrices (B̃, B̄; not B, which also reads the auxiliary logits) times each ``--scale``
+(feedback parameter ``hidden_scale``), side
 by side (one batch order, the protocol's lr and batch), and prints the test error after each epoch.
 
     python scripts/relu_feedback_scale.py [--scale 1 0.03] [--width 800] [--rule s3] [--no-aux] [--epochs 3]
@@ -17,22 +18,12 @@ import fa_lab
 from fa_lab.core.data import load_mnist
 
 
-def scale_hidden_feedback(model, scale):
-    """Multiply ``model``'s feedback matrices between two hidden layers (B̃ⁱ below the top, B̄ⁱ) by ``scale``;
-    B (direct errors, auxiliary logits) and the top B̃ (from the output) stay. Returns the model."""
-    with torch.no_grad():
-        for (kind, i), b in model.feedback.items():
-            if kind == "B_bar" or (kind == "B_tilde" and i < model.net.depth - 1):
-                b.mul_(scale)
-    return model
-
-
 def scaled(width, scale, rule="s3", aux=True):
-    """The paper's 784-w-w-10 relu net with ``rule`` (and auxiliary errors), its hidden-to-hidden feedback times
-    ``scale``."""
-    m = fa_lab.build([784, width, width, 10], "relu", rule, aux=aux)
+    """The paper's 784-w-w-10 relu net with ``rule`` (and auxiliary errors), its feedback between hidden layers
+    times ``scale`` (the variants' ``hidden_scale``)."""
+    m = fa_lab.build([784, width, width, 10], "relu", rule, aux=aux, feedback_params={"hidden_scale": scale})
     m.name = f"relu {m.name} x{scale:g}"
-    return scale_hidden_feedback(m, scale)
+    return m
 
 
 def main():

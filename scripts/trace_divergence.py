@@ -9,9 +9,9 @@ the runner's (seed 0's order), lr the protocol's unless given.
 """
 
 import argparse
+from dataclasses import replace
 
 import torch
-from relu_feedback_scale import scale_hidden_feedback
 
 from fa_lab.core.data import load_mnist
 from fa_lab.core.lockstep import Lockstep
@@ -19,12 +19,12 @@ from fa_lab.core.nets import forward, generator
 from fa_lab.replication import experiments as ex
 
 
-def trace(cfg, data, steps, lr, every, bias_scale=1.0, feedback_scale=1.0):
+def trace(cfg, data, steps, lr, every, bias_scale=1.0):
     model = cfg.build()
     with torch.no_grad():  # the protocol draws biases N(0, 1); bias_scale shrinks them (0: zero biases)
         for b in model.net.b:
             b.mul_(bias_scale)
-    stack = Lockstep([scale_hidden_feedback(model, feedback_scale)])
+    stack = Lockstep([model])
     net = model.net
     head = net.head
     x_all = data.x_train
@@ -47,12 +47,12 @@ def trace(cfg, data, steps, lr, every, bias_scale=1.0, feedback_scale=1.0):
     return rows
 
 
-def term_sizes(cfg, data, rows=256, feedback_scale=1.0):
+def term_sizes(cfg, data, rows=256):
     """Mean row norm at initialisation of each error term every hidden layer of ``cfg``'s rule averages (eq. 4),
     beside BP's transport (Wⁱ⁺¹)ᵀ δaⁱ⁺¹ of the same delta: how much each term weighs in the mean F."""
     from fa_lab.core.engine import hidden_deltas
 
-    model = scale_hidden_feedback(cfg.build(), feedback_scale)
+    model = cfg.build()
     x = data.x_train[:rows]
     t = model.net.head.target(data.y_train[:rows], x, model.net.sizes[-1], x.dtype)
     fw = model.net.forward(x)
@@ -87,13 +87,16 @@ def main():
     data = load_mnist()
     for prefix in a.runs:
         cfg = next(c for c in ex.configs("all", "full", (a.seed,)) if c.run_id.startswith(prefix + "-s"))
+        if a.feedback_scale != 1:  # the feedback parameter hidden_scale (fa_lab.core.feedback.between_hidden)
+            params = {**dict(cfg.feedback_params), "hidden_scale": a.feedback_scale}
+            cfg = replace(cfg, feedback_params=tuple(sorted(params.items())))
         lr = a.lr or cfg.lr
         print(f"{cfg.run_id}  lr {lr:g}  batch {cfg.batch_size}  initial biases x{a.bias_scale:g}  "
               f"feedback x{a.feedback_scale:g}")
-        for layer, terms in term_sizes(cfg, data, feedback_scale=a.feedback_scale):
+        for layer, terms in term_sizes(cfg, data):
             print(f"  at initialisation, layer {layer}: mean |term| " + ", ".join(f"{n} {v:.1f}" for n, v in terms))
         print("  step   loss/example   |W1| |W2| |W3|          max|h1| max|h2|      max|aux logit| per layer")
-        for k, loss, wn, hm, aux in trace(cfg, data, a.steps, lr, a.every, a.bias_scale, a.feedback_scale):
+        for k, loss, wn, hm, aux in trace(cfg, data, a.steps, lr, a.every, a.bias_scale):
             print(f"  {k:5d}  {loss:12.4g}   {' '.join(f'{w:8.3g}' for w in wn)}   "
                   f"{' '.join(f'{h:8.3g}' for h in hm)}   {' '.join(f'{x:8.3g}' for x in aux)}")
 

@@ -228,7 +228,7 @@ def test_plot_api_for_the_book(tmp_path):
 # ---------------------------------------------------------------------------------------------- bad inputs
 @pytest.mark.parametrize("argv, message", [
     (["replicate", "exp9"], "unknown experiment 'exp9'; valid choices: exp1, exp2, exp3, exp4, baselines, exp4-sd0.1, "
-                               "exp4-b2-tiled, exp4-d0.01, exp3-300ep, deep, relatives, all, variants, beyond"),
+                               "exp4-b2-tiled, exp4-d0.01, exp3-300ep, exp1-relu-fb0.03, exp2-relu-fb0.03, deep, relatives, all, variants, beyond"),
     (["replicate", "exp4", "--jobs", "0"], "--jobs must be a positive integer, got 0"),
     (["replicate", "exp4", "--jobs", "two"], "--jobs must be a positive integer, got 'two'"),
     (["replicate", "exp4", "--seeds", "0,x"], "--seeds must be comma-separated non-negative integers"),

@@ -121,3 +121,21 @@ def test_b2_tiled_gives_every_unit_one_class():
     assert (B.sum(1) == 1).all() and (B.sum(0) == 80).all() and B[13, 3] == 1
     assert torch.equal(identity((800, 800), None, tiled=True), identity((800, 800), None))
     assert identity((800, 10), None).sum() == 10
+
+
+@pytest.mark.parametrize("rule", ["s3", "fa"])
+def test_hidden_scale_multiplies_only_the_feedback_between_hidden_layers(rule):
+    sizes = [20, 8, 6, 5, 3]
+    plain = fa_lab.build(sizes, "relu", rule, aux=rule == "s3").feedback
+    scaled = fa_lab.build(sizes, "relu", rule, aux=rule == "s3", feedback_params={"hidden_scale": 0.5}).feedback
+    assert set(plain) == set(scaled)
+    for (kind, i), b in scaled.items():
+        between = kind == "B_bar" or (kind == "B_tilde" and i < 3)  # the top's B̃ carries the output's δa
+        assert torch.equal(b, plain[kind, i] * (0.5 if between else 1.0)), (kind, i)
+    assert any(k == "B_bar" for k, _ in scaled) or rule == "fa"
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), "0.1"])
+def test_hidden_scale_must_be_a_finite_number_at_least_zero(bad):
+    with pytest.raises(fa_lab.FaLabError, match=f"hidden_scale must be a finite number >= 0, got {bad!r}"):
+        fa_lab.build([20, 8, 6, 3], "relu", "s3", feedback_params={"hidden_scale": bad})

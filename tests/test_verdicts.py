@@ -81,7 +81,7 @@ def test_variants_are_named_runs_beside_the_faithful_ones(tmp_path):
     from fa_lab.replication.report import report
 
     runs = ex.configs("variants")
-    assert {r.experiment for r in runs} == set(ex.VARIANTS) and len(runs) == 8 + 2 + 4 + 5
+    assert {r.experiment for r in runs} == set(ex.VARIANTS) and len(runs) == 8 + 2 + 4 + 5 + 6 + 6
     sd = [r for r in runs if r.experiment == "exp4-sd0.1"]
     assert {r.family for r in sd} == {"B1", "B3", "B6", "B7"} and all(dict(r.feedback_params) == {"sd": 0.1} for r in sd)
     assert {r.epochs for r in runs if r.experiment == "exp3-300ep"} == {300}
@@ -91,21 +91,28 @@ def test_variants_are_named_runs_beside_the_faithful_ones(tmp_path):
     sparse = [r for r in runs if r.experiment == "exp4-d0.01"]
     assert {(r.rule, r.family) for r in sparse} == {(r, f) for r in ("fa", "dfa") for f in ("B4", "B6")}
     assert all(r.build().feedback["B", 1].ne(0).double().mean() < 0.03 for r in sparse if r.rule == "dfa" and r.family == "B4")
+    relu = [r for r in runs if r.experiment.endswith("-relu-fb0.03")]
+    assert {(r.experiment, r.sizes[1], r.rule, r.aux) for r in relu} == {
+        (f"{e}-relu-fb0.03", n, rule, e == "exp2") for e in ("exp1", "exp2") for n in ex.WIDTHS for rule in ("s2", "s3")}
+    assert all(r.activation == "relu" and dict(r.feedback_params) == {"hidden_scale": 0.03} for r in relu)
+    assert relu[0].cell[2] == "s2" and ex.VARIANTS["exp2-relu-fb0.03"].aux  # Table 3 implies the aux errors
     assert not {r.run_id for r in runs} & {r.run_id for r in ex.configs("all")}
     assert ex.expand(["all"]) == list(ex.EXPERIMENTS)  # 'all' is the paper's grid, variants are asked for by name
     faithful = next(c for c in ex.configs("exp4") if c.rule == "dfa" and c.family == "B1")
     variant = next(c for c in sd if c.rule == "dfa" and c.family == "B1")
     long = next(c for c in runs if c.experiment == "exp3-300ep")
-    for cfg, err in ((faithful, 2.97), (variant, 2.10), (long, 0.8)):
+    relu_s3 = next(c for c in relu if c.experiment == "exp2-relu-fb0.03" and c.rule == "s3" and c.sizes[1] == 800)
+    for cfg, err in ((faithful, 2.97), (variant, 2.10), (long, 0.8), (relu_s3, 1.9)):
         rs.atomic_write_json(rs.run_path(tmp_path, "full", cfg.experiment, cfg.run_id),
                              {"run_id": cfg.run_id, "config": cfg.as_dict(), "test_error": [err], "train_error": [0.0],
                               "final_test_error": err})
     current, stale = rs.current(rs.load_results(tmp_path), "full")
-    assert len(current) == 3 and not stale  # 300 epochs is the variant's protocol, not a stale run
+    assert len(current) == 4 and not stale  # 300 epochs is the variant's protocol, not a stale run
     report(tmp_path, "full", markdown_path=tmp_path / "R.md")
     md = (tmp_path / "R.md").read_text()
     assert "### Experiment 4, variant: noise" in md and "| 2x800 Tanh | dfa-B1 | 2.19 | 2.97 (n=1) | 2.10 (n=1) |" in md
     assert "| 784-800-800-784 | bp | — | — | 0.800 (n=1) |" in md
+    assert "| 2x800 Relu | s3 | 2.13 | — | 1.90 (n=1) |" in md  # the faithful runs diverged (none here)
     assert "*Not yet run* (`python -m fa_lab replicate exp4-b2-tiled`)" in md  # a variant without runs says so
     rows = (tmp_path / "replication.csv").read_text()
     assert "2.1000" not in rows  # the variant never fills a paper cell

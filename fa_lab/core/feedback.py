@@ -3,7 +3,8 @@
 A family is a function ``(shape, generator, **params) -> tensor``. The paper's noise is
 N(0, 0.01), read here as standard deviation ``sd=0.01``; the density of the sparse
 families is not stated, the default here is ``density=0.1`` (each entry is 1 with
-probability 0.1). Both are arguments.
+probability 0.1). Both are arguments. ``hidden_scale`` (any family) multiplies the matrices between two hidden
+layers: the relu variants of Experiments 1 and 2 shrink them (REPLICATION.md, variants).
 
 ``Feedback`` holds the matrices one model needs, in the paper's orientation:
 Bⁱ (nᵢ, n_out), B̃ⁱ (nᵢ, nᵢ₊₁), B̄ⁱ (nᵢ, nᵢ₋₁), keyed by (kind, i) with 1-based i.
@@ -110,12 +111,22 @@ def shape_of(kind, i, sizes):
     return (sizes[i], other)
 
 
+def between_hidden(kind, i, n_hidden) -> bool:
+    """Whether matrix ``kind`` of hidden layer i carries an error between two hidden layers: B̄ⁱ (from the layer
+    below) and B̃ⁱ under the top hidden layer (the top's B̃ carries the output's δa, as B does the error)."""
+    return kind == "B_bar" or (kind == "B_tilde" and i < n_hidden)
+
+
 class Feedback(dict):
     """Feedback matrices of one model: ``fb['B', 1]`` is B¹ (n₁, n_out), etc."""
 
     @classmethod
-    def for_rule(cls, rule, sizes, family_name="uniform", seed=0, dtype=torch.float32, device="cpu", **params):
-        """Draw every matrix ``rule`` needs; each (kind, i) has its own seeded stream."""
+    def for_rule(cls, rule, sizes, family_name="uniform", seed=0, dtype=torch.float32, device="cpu",
+                 hidden_scale=1.0, **params):
+        """Draw every matrix ``rule`` needs; each (kind, i) has its own seeded stream. ``hidden_scale``, for any
+        family, multiplies the matrices between two hidden layers (:func:`between_hidden`)."""
+        if not (isinstance(hidden_scale, (int, float)) and 0 <= hidden_scale < float("inf")):
+            raise FaLabError(f"hidden_scale must be a finite number >= 0, got {hidden_scale!r}")
         make = family(family_name)
         fb = cls()
         for i in range(rule.n_hidden):
@@ -127,4 +138,6 @@ class Feedback(dict):
                     raise FaLabError(f"bad parameters {params} for feedback family {family_name!r}: {exc}") from None
                 name = family_name if isinstance(family_name, str) else getattr(family_name, "__name__", "custom")
                 fb[kind, i + 1] = _checked(m, shape, name, kind, i + 1).to(device, dtype)
+                if hidden_scale != 1 and between_hidden(kind, i + 1, rule.n_hidden):
+                    fb[kind, i + 1] = fb[kind, i + 1] * hidden_scale
         return fb

@@ -71,17 +71,12 @@ def _beside(s, p):
     return [f"{p:.2f}", ours(s), "—" if not s or s.mean is None else f"{s.mean - p:+.2f}", verdict(s, p)]
 
 
-def classifier_nets():
-    """The paper's nine classifier nets in its order: (label, activation)."""
-    return [(ex.net_label((784, n, n, 10), act), act) for act in ex.ACTS for n in ex.WIDTHS]
-
-
 def table_strategies(stats, experiment) -> str:
     """Tables 2/3 in the paper's layout: per net s1, s2, s3 (paper, ours, Δ, verdict), then our baselines."""
     header = ["Model"] + [f"{s} {h}" for s in ex.STRATEGIES for h in ("paper", "ours", "Δ", "verdict")] + \
              [f"{b.upper()} (ours)" for b in ex.BASELINE_RULES]
     rows = []
-    for net, _ in classifier_nets():
+    for net in (ex.net_label(sizes, act) for sizes, act in ex.classifiers()):
         row = [net]
         for s in ex.STRATEGIES:
             row += _beside(stats.get((experiment, net, s)), paper.number(experiment, net, s))
