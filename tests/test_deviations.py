@@ -121,3 +121,14 @@ def test_a_converged_cell_below_the_paper_is_measured_against_the_width_trend():
     assert f"Table 2 2x200 Relu s1: paper {paper_fall:+.2f}, ours {paper_fall - 0.7:+.2f}" in text
     assert "Over all 1 narrower rows" in text and "the smallest gap, 0.50 points, is 5 times the largest" in text
     assert text in dv.markdown(stats) and dv._width_gain({}) == ""
+
+
+def test_relu_cells_are_measured_against_their_variant_with_scaled_feedback():
+    s3 = _cell("exp2", dv.RELU_800, "s3")
+    variant = ("exp2-relu-fb0.03", dv.RELU_800, "s3")
+    stats = {s3.key: _stats(None, None, diverged=["x"]), variant: Stats(s3.test_error - 0.2, 0.05, 2, 0.0, [], [0, 1], [])}
+    assert dv.RELU_SCALED == {"exp1": "exp1-relu-fb0.03", "exp2": "exp2-relu-fb0.03"}
+    text = dv._relu_scaled(stats)
+    assert f"Table 3 2x800 Relu s3 {s3.test_error - 0.2:.2f} ± 0.05 (paper {s3.test_error:.2f})" in text
+    assert "1 of 1 reproduce the paper (verdict yes)" in text and text in dv.markdown(stats)
+    assert dv._relu_scaled({s3.key: stats[s3.key]}) == ""  # no variant runs yet: nothing to say
