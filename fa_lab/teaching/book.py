@@ -166,8 +166,10 @@ def variant_table(name, protocol="full", results_dir=None):
 
 
 def deviations(experiment, protocol="full", results_dir=None):
-    """The off cells of one experiment grouped by cause, with the evidence (:mod:`fa_lab.replication.deviations`)."""
-    text = dv.markdown(rs.summarize(load_records(experiment, protocol, results_dir)), experiment, level=4)
+    """The off cells of one experiment grouped by cause, with the evidence (:mod:`fa_lab.replication.deviations`;
+    its variants' runs included, which some evidence reads)."""
+    names = [experiment] + [n for n, v in VARIANTS.items() if v.variant_of == experiment]
+    text = dv.markdown(rs.summarize([r for n in names for r in load_records(n, protocol, results_dir)]), experiment, level=4)
     return _markdown_html(text or "*No cell of this experiment is off the paper (or none has run yet).*")
 
 
