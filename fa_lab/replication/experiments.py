@@ -69,9 +69,9 @@ EXPERIMENTS = {e.name: e for e in (
 )}
 TABLES = {e.table: e.name for e in EXPERIMENTS.values() if e.table}  # paper table -> experiment
 NOISY_FAMILIES = ("B1", "B3", "B6", "B7")  # the families with N(0, 0.01) noise
-RELU_NOTE = ("At U(−½, ½) the feedback between the hidden layers (B̃¹, B̄²) gives s2 and s3 a neighbour term ~40x BP's own "
-             "and the relu nets blow up (deviations). This variant multiplies those matrices by 0.03, which brings that "
-             "term to BP's size on 2x800 (58.8 x 0.03 ≈ 1.8 against 1.4); B (direct, auxiliary errors) stays.")
+RELU_NOTE = ("s2 and s3 feed the top hidden layer a term from the layer below through B̄² (Table 1's B̃²); at U(−½, ½) "
+             "it is ~40x BP's own and the relu nets blow up (deviations). This variant multiplies B̄² and s3's B̃¹ by "
+             "0.03, which brings that term to BP's size on 2x800; the Bⁱ of the direct errors stay U(−½, ½).")
 VARIANTS = {e.name: e for e in (
     Experiment("exp4-sd0.1", "Experiment 4, variant: noise N(0, 0.01) read as variance 0.01 (sd 0.1)", None, (8,),
                EXP4_RULES, family="B1", variant_of="exp4", only=(("family", NOISY_FAMILIES),), feedback_params=(("sd", 0.1),),
