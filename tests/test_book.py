@@ -45,6 +45,16 @@ def test_toc_lists_fourteen_chapters_and_references():
     assert "book/references" in toc_files()
 
 
+def test_every_variant_is_shown_in_an_experiment_chapter():
+    from fa_lab.replication.experiments import VARIANTS
+
+    sources = {f: "".join("".join(c["source"]) for c in json.loads((ROOT / f"{f}.ipynb").read_text())["cells"])
+               for f in EXPERIMENTS}
+    for name, v in VARIANTS.items():
+        shown = [f for f, src in sources.items() if f'book.variant_table("{name}")' in src]
+        assert shown, f"variant {name} ({v.variant_of}) is in no experiment chapter"
+
+
 @built
 @pytest.mark.parametrize("doc", toc_files())
 def test_every_page_exists_without_errors(doc):
