@@ -135,3 +135,11 @@ def test_relu_cells_are_measured_against_their_variant_with_scaled_feedback():
     assert f"Table 3 2x800 Relu s3 {s3.test_error - 0.2:.2f} ± 0.05 (paper {s3.test_error:.2f})" in text
     assert "1 of 1 reproduce the paper (verdict yes)" in text and text in dv.markdown(stats)
     assert dv._relu_scaled({s3.key: stats[s3.key]}) == ""  # no variant runs yet: nothing to say
+
+
+def test_relu_variant_runs_that_still_diverge_are_reported():
+    s3 = _cell("exp2", dv.RELU_800, "s3")
+    stats = {s3.key: _stats(None, None, diverged=["x"]), ("exp2-relu-fb0.03", dv.RELU_800, "s3"): _stats(None, None, diverged=["y"])}
+    assert dv._relu_scaled(stats).endswith(": 1 run still diverged.")
+    stats[("exp2-relu-fb0.03", dv.RELU_800, "s3")] = _stats(s3.test_error - 1.0)
+    assert "every run trains" in dv._relu_scaled(stats) and "1 ends below it, by 1.00 points." in dv._relu_scaled(stats)

@@ -110,16 +110,26 @@ RELU_SCALED = {v.variant_of: name for name, v in ex.VARIANTS.items() if "hidden_
 def _relu_scaled(stats) -> str:
     """Evidence for ``relu-below``: the cells it covers, trained again with the feedback between the hidden layers
     scaled down (the variants in ``RELU_SCALED``), against the paper."""
-    parts, near = [], 0
+    parts, near, below, lost = [], 0, [], 0
     for c in paper.cells():
         s = stats.get((RELU_SCALED.get(c.experiment), c.net, c.method))
-        if cause_of(c, stats.get(c.key)) != "relu-below" or s is None or s.mean is None:
+        if cause_of(c, stats.get(c.key)) != "relu-below" or s is None:
             continue
-        near += cell_verdict(s, c.test_error) == "yes"
+        lost += len(s.diverged)
+        if s.mean is None:
+            continue
+        ok = cell_verdict(s, c.test_error) == "yes"
+        near += ok
+        below += [] if ok or s.mean > c.test_error else [c.test_error - s.mean]
         parts.append(f"Table {c.table} {c.net} {c.method} {s.mean:.2f}" + (f" ± {s.sd:.2f}" if s.sd else "")
                      + f" (paper {c.test_error:.2f})")
-    return (f"Measured on the variants' runs ({', '.join(f'`{v}`' for v in RELU_SCALED.values())}): "
-            f"{'; '.join(parts)}. {near} of {len(parts)} reproduce the paper (verdict yes).") if parts else ""
+    by = f"{min(below):.2f} to {max(below):.2f}" if len(below) > 1 else f"{below[0]:.2f}" if below else ""
+    under = f"; {len(below)} end{'s' if len(below) == 1 else ''} below it, by {by} points" if below else ""
+    trains = f"{lost} run{'s' if lost > 1 else ''} still diverged" if lost else "every run trains"
+    if not parts and not lost:
+        return ""
+    return (f"Measured on the variants' runs ({', '.join(f'`{v}`' for v in RELU_SCALED.values())}): {trains}."
+            + (f" {'; '.join(parts)}. {near} of {len(parts)} reproduce the paper (verdict yes){under}." if parts else ""))
 
 
 def _gain(stats, cell):
