@@ -27,6 +27,7 @@ The map (imports flow downwards only; nothing below imports anything above it):
       verdicts       does the paper hold: a verdict per table cell and per claim of the paper
       angles         the alignment diagnostics of committed runs as tables (epochs 1, 10, 100)
       beyond         the tables of the experiments beyond the paper (deep nets, FA's relatives)
+      evidence       the measurements behind the causes of deviation, read from the committed runs
       deviations     why a cell is off: each known cause once, with its evidence; the rest "unexplained"
       report         paper-vs-ours tables, replication.csv, REPLICATION.md from its template
     teaching/      the book

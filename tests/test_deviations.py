@@ -82,16 +82,16 @@ def test_fa_in_experiment_4_is_measured_against_the_papers_numbers_epoch_by_epoc
     stats = {("exp4", dv.TANH_800, "fa-B1"): runs("B1", [2, 1, -0.5, -1], [0.5, -0.1, -1, -2]),
              ("exp4", dv.TANH_800, "fa-B4"): runs("B4", [3, 2, 1, 0.5]),
              ("exp4", dv.TANH_800, "fa-B6"): runs("B6", [1, 0.5, 0.2, -0.2])}
-    text = dv._fa_exp4_reach(stats)
+    text = dv.evidence("exp4-fa-better", stats)
     assert "epoch B1 3, 2; B4 never; B6 4 (one number per seed)" in text
     assert "so a shorter run could explain the paper's FA" in text  # epochs 2 to 4: one shorter run would do
     assert "paper's FA orders the families B6, B1, B4; ours B1, B6, B4" in text
     assert "agree on the order of B6, B4 (all but B1)" in text
     stats[("exp4", dv.TANH_800, "fa-B6")] = runs("B6", [-0.1, -0.5, -0.6, -0.9])  # epoch 1 against 2 and 3
-    assert "so no single shorter run explains the paper's FA" in dv._fa_exp4_reach(stats)
-    assert dv._fa_exp4_reach({}) == ""
+    assert "so no single shorter run explains the paper's FA" in dv.evidence("exp4-fa-better", stats)
+    assert dv.evidence("exp4-fa-better", {}) == ""
     md = dv.markdown(stats)  # the report prints the measurement under the cause's text
-    assert "### Our FA beats the paper's FA in Experiment 4 (open)" in md and dv._fa_exp4_reach(stats) in md
+    assert "### Our FA beats the paper's FA in Experiment 4 (open)" in md and dv.evidence("exp4-fa-better", stats) in md
 
 
 def test_runs_not_converged_are_measured_still_learning():
@@ -101,12 +101,12 @@ def test_runs_not_converged_are_measured_still_learning():
     falling = SimpleNamespace(train_error=[3.0 - 0.01 * e for e in range(100)], test_error=[4.0 - 0.02 * e for e in range(100)])
     stats = {cell.key: Stats(cell.test_error + 0.5, None, 1, 2.0, [], [0], [falling])}
     assert dv.cause_of(cell, stats[cell.key]) == "not-converged"
-    text = dv._still_learning(stats)
+    text = dv.evidence("not-converged", stats)
     assert "their 1 run: from epoch 90 to 100 the training error still fell by 0.10 to 0.10 points" in text
     assert "from epoch 50 to 100 the test error by 1.00 to 1.00: none has levelled off" in text
     falling.train_error = [1.0] * 100  # flat: no claim that it still learns
-    assert "none has levelled off" not in dv._still_learning(stats) and dv._still_learning({}) == ""
-    assert dv._still_learning(stats) in dv.markdown(stats)
+    assert "none has levelled off" not in dv.evidence("not-converged", stats) and dv.evidence("not-converged", {}) == ""
+    assert dv.evidence("not-converged", stats) in dv.markdown(stats)
 
 
 def test_a_converged_cell_below_the_paper_is_measured_against_the_width_trend():
@@ -116,30 +116,30 @@ def test_a_converged_cell_below_the_paper_is_measured_against_the_width_trend():
     assert dv.cause_of(narrow, stats[narrow.key]) == "paper-worse-narrow"
     assert dv.cause_of(narrow, _stats(narrow.test_error - 0.5, train=1.0)) == "not-converged"  # first cause wins
     assert dv.cause_of(narrow, _stats(narrow.test_error + 0.5)) == dv.UNEXPLAINED  # worse than the paper: not this cause
-    text = dv._width_gain(stats)
+    text = dv.evidence("paper-worse-narrow", stats)
     paper_fall = narrow.test_error - wide.test_error
     assert f"Table 2 2x200 Relu s1: paper {paper_fall:+.2f}, ours {paper_fall - 0.7:+.2f}" in text
-    assert "Over all 1 narrower cells" in text and "the paper's 0.70 more" in text and "enough to explain them" in text
-    assert "1 of the 1 cells have more than one seed (sd 0.10 to 0.10); the smallest gap, 0.50 points, is 5 times" in text
+    assert "Over all 1 narrower cells" in text and "the paper's 0.70 more" in text and "enough to explain it" in text
+    assert "1 of the 1 cells has more than one seed (sd 0.10); the smallest gap, 0.50 points, is 5 times" in text
     stats[wide.key] = Stats(wide.test_error - 0.3, None, 1, 0.0, [], [0], [])  # ours falls more than the paper's
-    assert "so the hypothesis explains at most part of them" in dv._width_gain(stats)
-    assert dv._width_gain(stats) in dv.markdown(stats) and dv._width_gain({}) == ""
+    assert "so the hypothesis explains at most part of it" in dv.evidence("paper-worse-narrow", stats)
+    assert dv.evidence("paper-worse-narrow", stats) in dv.markdown(stats) and dv.evidence("paper-worse-narrow", {}) == ""
 
 
 def test_relu_cells_are_measured_against_their_variant_with_scaled_feedback():
     s3 = _cell("exp2", dv.RELU_800, "s3")
     variant = ("exp2-relu-fb0.03", dv.RELU_800, "s3")
     stats = {s3.key: _stats(None, None, diverged=["x"]), variant: Stats(s3.test_error - 0.2, 0.05, 2, 0.0, [], [0, 1], [])}
-    assert dv.RELU_SCALED == {"exp1": "exp1-relu-fb0.03", "exp2": "exp2-relu-fb0.03"}
-    text = dv._relu_scaled(stats)
+    assert dv.ev.RELU_SCALED == {"exp1": "exp1-relu-fb0.03", "exp2": "exp2-relu-fb0.03"}
+    text = dv.evidence("relu-below", stats)
     assert f"Table 3 2x800 Relu s3 {s3.test_error - 0.2:.2f} ± 0.05 (paper {s3.test_error:.2f})" in text
     assert "1 of 1 reproduce the paper (verdict yes)" in text and text in dv.markdown(stats)
-    assert dv._relu_scaled({s3.key: stats[s3.key]}) == ""  # no variant runs yet: nothing to say
+    assert dv.evidence("relu-below", {s3.key: stats[s3.key]}) == ""  # no variant runs yet: nothing to say
 
 
 def test_relu_variant_runs_that_still_diverge_are_reported():
     s3 = _cell("exp2", dv.RELU_800, "s3")
     stats = {s3.key: _stats(None, None, diverged=["x"]), ("exp2-relu-fb0.03", dv.RELU_800, "s3"): _stats(None, None, diverged=["y"])}
-    assert dv._relu_scaled(stats).endswith(": 1 run still diverged.")
+    assert dv.evidence("relu-below", stats).endswith(": 1 run still diverged.")
     stats[("exp2-relu-fb0.03", dv.RELU_800, "s3")] = _stats(s3.test_error - 1.0)
-    assert "every run trains" in dv._relu_scaled(stats) and "1 ends below it, by 1.00 points." in dv._relu_scaled(stats)
+    assert "every run trains" in dv.evidence("relu-below", stats) and "1 ends below it, by 1.00 points." in dv.evidence("relu-below", stats)

@@ -16,10 +16,11 @@ from typing import Callable
 
 from ..core.rules import label
 from . import experiments as ex
+from . import evidence as ev
 from . import paper
 from .verdicts import cell_verdict
 
-TANH_800 = ex.net_label((784, 800, 800, 10), "tanh")
+TANH_800 = ev.TANH_800
 RELU_800 = ex.net_label((784, 800, 800, 10), "relu")
 NOT_CONVERGED = 0.1  # % final training error above which a run has not reached the paper's regime (< 0.01 %)
 UNEXPLAINED = "unexplained"
@@ -36,7 +37,7 @@ class Cause:
     text: str
     cells: frozenset = frozenset()
     when: Callable | None = None  # (cell, stats) -> bool, for causes read off our own numbers
-    measure: Callable | None = None  # all stats -> str: evidence computed from the committed runs
+    measure: Callable | None = None  # (all stats, covered cells) -> str: evidence from the runs (:mod:`.evidence`)
 
     def covers(self, cell, stats) -> bool:
         return cell.key in self.cells or (self.when is not None and stats is not None and self.when(cell, stats))
@@ -49,126 +50,6 @@ def _paper_exp4(rule, family):
 
 def _exp4(rule, families):
     return frozenset(("exp4", TANH_800, label(rule, f)) for f in families)
-
-
-def _fa_exp4_reach(stats) -> str:
-    """Evidence for ``exp4-fa-better``, from our FA runs of Experiment 4: the epoch at which each run first
-    reaches the paper's number (a shorter run, or an earlier snapshot, would give one epoch for every family),
-    and the families in order of the paper's FA number and of ours."""
-    reach, ours, theirs = [], {}, {}
-    for f in ex.FAMILY_NAMES:
-        key = ("exp4", TANH_800, label("fa", f))
-        s, p = stats.get(key), paper.number(*key)
-        if s is None or s.mean is None or p is None:
-            continue
-        ours[f], theirs[f] = s.mean, p
-        if f != "B2":  # B2 has a cause of its own
-            eps = [next((i + 1 for i, e in enumerate(r.test_error) if e <= p), None) for r in s.records]
-            reach.append((f, eps))
-    if not ours:
-        return ""
-    order = lambda d: ", ".join(sorted(d, key=d.get))  # noqa: E731
-    every = [e for _, eps in reach for e in eps if e is not None]
-    spread = bool(every) and max(every) >= 3 * min(every)
-    return ("Measured on the committed runs: our FA first reaches the paper's number at epoch "
-            + "; ".join(f"{f} " + ", ".join("never" if e is None else str(e) for e in eps) for f, eps in reach)
-            + " (one number per seed), so " + ("no single shorter run explains the paper's FA" if spread else
-                                               "a shorter run could explain the paper's FA")
-            + f". From best to worst, the paper's FA orders the families {order(theirs)}; ours {order(ours)}"
-            + _agreement(sorted(theirs, key=theirs.get), sorted(ours, key=ours.get)) + ".")
-
-
-def _agreement(a, b) -> str:
-    """', which agree on the order of X, Y, Z (all but U, V)': the longest common subsequence of two orders."""
-    best = [[[] for _ in range(len(b) + 1)] for _ in range(len(a) + 1)]
-    for i, x in enumerate(a):
-        for j, y in enumerate(b):
-            best[i + 1][j + 1] = best[i][j] + [x] if x == y else max(best[i][j + 1], best[i + 1][j], key=len)
-    common = best[-1][-1]
-    rest = [f for f in a if f not in common]
-    return f", which agree on the order of {', '.join(common)} (all but {', '.join(rest)})" if rest and len(common) > 1 else ""
-
-
-def _still_learning(stats) -> str:
-    """Evidence for ``not-converged``: how much the runs of the cells it covers still learned at the end."""
-    runs = [r for cell in paper.cells() if cause_of(cell, stats.get(cell.key)) == "not-converged"
-            for r in stats[cell.key].records if len(r.train_error) >= 100]
-    if not runs:
-        return ""
-    late = [r.train_error[89] - r.train_error[99] for r in runs]
-    their = f"their {len(runs)} run{'s' if len(runs) > 1 else ''}"
-    test = [r.test_error[49] - r.test_error[99] for r in runs]
-    return (f"Measured on {their}: from epoch 90 to 100 the training error still fell by "
-            f"{min(late):.2f} to {max(late):.2f} points, and from epoch 50 to 100 the test error by {min(test):.2f} "
-            f"to {max(test):.2f}: none has levelled off.") if min(late) > 0 else \
-        f"Measured on {their}: from epoch 90 to 100 the training error changed by {min(late):.2f} to {max(late):.2f} points."
-
-
-RELU_SCALED = {v.variant_of: name for name, v in ex.VARIANTS.items() if "hidden_scale" in dict(v.feedback_params)}
-
-
-def _relu_scaled(stats) -> str:
-    """Evidence for ``relu-below``: the cells it covers, trained again with the feedback between the hidden layers
-    scaled down (the variants in ``RELU_SCALED``), against the paper."""
-    parts, near, below, lost = [], 0, [], 0
-    for c in paper.cells():
-        s = stats.get((RELU_SCALED.get(c.experiment), c.net, c.method))
-        if cause_of(c, stats.get(c.key)) != "relu-below" or s is None:
-            continue
-        lost += len(s.diverged)
-        if s.mean is None:
-            continue
-        ok = cell_verdict(s, c.test_error) == "yes"
-        near += ok
-        below += [] if ok or s.mean > c.test_error else [c.test_error - s.mean]
-        parts.append(f"Table {c.table} {c.net} {c.method} {s.mean:.2f}" + (f" ± {s.sd:.2f}" if s.sd else "")
-                     + f" (paper {c.test_error:.2f})")
-    by = f"{min(below):.2f} to {max(below):.2f}" if len(below) > 1 else f"{below[0]:.2f}" if below else ""
-    under = f"; {len(below)} end{'s' if len(below) == 1 else ''} below it, by {by} points" if below else ""
-    trains = f"{lost} run{'s' if lost > 1 else ''} still diverged" if lost else "every run trains"
-    if not parts and not lost:
-        return ""
-    return (f"Measured on the variants' runs ({', '.join(f'`{v}`' for v in RELU_SCALED.values())}): {trains}."
-            + (f" {'; '.join(parts)}. {near} of {len(parts)} reproduce the paper (verdict yes){under}." if parts else ""))
-
-
-def _gain(stats, cell):
-    """(paper, ours) fall in test error from ``cell``'s net to the widest net of its activation, or None."""
-    wide = ex.net_label((784, ex.WIDTHS[-1], ex.WIDTHS[-1], 10), cell.activation)
-    s, s_wide, p_wide = stats.get(cell.key), stats.get((cell.experiment, wide, cell.method)), \
-        paper.number(cell.experiment, wide, cell.method)
-    if cell.width == ex.WIDTHS[-1] or None in (s, s_wide, p_wide) or None in (s.mean, s_wide.mean):
-        return None
-    return cell.test_error - p_wide, s.mean - s_wide.mean
-
-
-def _width_gain(stats) -> str:
-    """Evidence for ``paper-worse-narrow``: how much the paper's numbers and ours fall from each covered cell's
-    net to the 2x800 net of its activation, against the same over every narrower cell of Tables 2 and 3, and the
-    gaps in units of our seed sd."""
-    covered = [c for c in paper.cells() if cause_of(c, stats.get(c.key)) == "paper-worse-narrow"]
-    every = [g for c in paper.cells() if c.experiment in ("exp1", "exp2") for g in [_gain(stats, c)] if g]
-    if not covered or not every:
-        return ""
-    parts = []
-    for c in covered:
-        g = _gain(stats, c)
-        parts.append(f"Table {c.table} {c.net} {c.method}: " + ("the widest net itself" if g is None else
-                     f"paper {g[0]:+.2f}, ours {g[1]:+.2f}"))
-    sds = sorted(stats[c.key].sd for c in covered if stats[c.key].sd)
-    gaps = sorted(c.test_error - stats[c.key].mean for c in covered)
-    spread = (f" {len(sds)} of the {len(covered)} cells have more than one seed (sd {sds[0]:.2f} to {sds[-1]:.2f}); "
-              f"the smallest gap, {gaps[0]:.2f} points, is {gaps[0] / sds[-1]:.0f} times the largest of those sds: an "
-              "unlucky seed of the paper is unlikely but, with so few seeds, not excluded.") if sds else \
-        " Each of these cells has one seed so far."
-    mean = lambda i: sum(g[i] for g in every) / len(every)  # noqa: E731
-    more = mean(0) - mean(1)
-    verdict = "enough to explain them" if more >= gaps[0] else "so the hypothesis explains at most part of them"
-    return (f"Measured on the committed runs: the fall in test error from the cell's net to 2x800 of the same "
-            f"activation is {'; '.join(parts)}. Over all {len(every)} narrower cells (2x200, 2x400) of Tables 2 and 3 "
-            f"that we have run, the paper falls by {mean(0):.2f} points on average and ours by {mean(1):.2f}: the "
-            f"paper's {more:.2f} more is to be set against these cells' gaps of {gaps[0]:.2f} to {gaps[-1]:.2f} points, "
-            f"{verdict}." + spread)
 
 
 CAUSES = (
@@ -209,7 +90,7 @@ CAUSES = (
           "against 3.20 %, DFA-B4 7.22 % against 4.68 %), but over 100 epochs FA catches up. "
           "The paper gives no code or curves for FA in Experiment 4; we have no reading that makes FA this much "
           "worse than DFA.",
-          _exp4("fa", ["B1", "B3", "B4", "B5", "B6", "B7"]), measure=_fa_exp4_reach),
+          _exp4("fa", ["B1", "B3", "B4", "B5", "B6", "B7"]), measure=ev.fa_exp4_reach),
     Cause("relu-below", "relu nets whose top hidden layer averages in a term from the layer below (s2, s3) blow up",
           "partly explained",
           "`python scripts/trace_divergence.py exp2-784-800-800-10-relu-s3-aux` (seed 0) measures the terms at "
@@ -238,13 +119,13 @@ CAUSES = (
           "`exp2-relu-fb0.03` (tables above) train every relu s2 and s3 cell so; as they depart from the paper's "
           "stated scale, they stay variants.",
           frozenset((e, ex.net_label((784, n, n, 10), "relu"), label(r)) for e in ("exp1", "exp2") for n in ex.WIDTHS
-                    for r in ("s2", "s3")), measure=_relu_scaled),
+                    for r in ("s2", "s3")), measure=ev.relu_scaled),
     Cause("not-converged", f"Not converged at epoch 100 (final training error above {NOT_CONVERGED} %)", "partly explained",
           "The paper reports training error < 0.01 % at epoch 100 for every run; these cells end well above it, "
           "so they are still learning (the final training error of every cell is in `replication.csv`). Slower learners "
           "(sigmoid's f′ ≤ ¼, feedback rules that add terms) have not reached the paper's regime at our batch "
           "size and lr; why the paper's runs had, we cannot tell from its text.",
-                    when=lambda cell, s: s.train is not None and s.train > NOT_CONVERGED, measure=_still_learning),
+                    when=lambda cell, s: s.train is not None and s.train > NOT_CONVERGED, measure=ev.still_learning),
     Cause("paper-worse-narrow", "Ours beats the paper on a converged run",
           "open",
           f"These runs end with training error at most {NOT_CONVERGED} % (the paper reports < 0.01 %) and below the "
@@ -254,7 +135,7 @@ CAUSES = (
           "not say how many seeds its numbers average, so a lucky or unlucky seed of the paper cannot be ruled out, "
           "only weighed against our own seed spread.",
           when=lambda cell, s: None not in (s.mean, s.train) and s.mean < cell.test_error and s.train <= NOT_CONVERGED,
-          measure=_width_gain),
+          measure=ev.width_gain),
 )
 
 
@@ -275,26 +156,36 @@ def _line(cell, s):
             f"(n = {s.n}{div}{train})")
 
 
+def covered(stats, experiment=None) -> dict:
+    """{cause key: [the paper's cells it covers]} over the off cells (of one ``experiment``, or all)."""
+    groups = {}
+    for cell in paper.cells():
+        key = cause_of(cell, stats.get(cell.key)) if experiment in (None, cell.experiment) else ""
+        if key:
+            groups.setdefault(key, []).append(cell)
+    return groups
+
+
+def evidence(key, stats, experiment=None) -> str:
+    """The measured evidence of cause ``key`` for the cells it covers ('' when it has no measurement)."""
+    cause = next(c for c in CAUSES if c.key == key)
+    return cause.measure(stats, covered(stats, experiment).get(key, [])) if cause.measure else ""
+
+
 def markdown(stats, experiment=None, level=2) -> str:
     """The "Deviations" section: the off cells (of one ``experiment``, or all) grouped by cause, each cause with
     its status and evidence; ``level``: the heading level of the section (its causes one below)."""
-    groups = {}
-    for cell in paper.cells():
-        if experiment is not None and cell.experiment != experiment:
-            continue
-        s = stats.get(cell.key)
-        key = cause_of(cell, s)
-        if key:
-            groups.setdefault(key, []).append(_line(cell, s))
+    groups = covered(stats, experiment)
     if not groups:
         return ""
     h, sub = "#" * level, "#" * (level + 1)
+    lines = lambda key: "\n".join(_line(cell, stats[cell.key]) for cell in groups[key]) + "\n"  # noqa: E731
     out = [f"{h} Deviations, grouped by cause\n",
            "Every cell that is not a **yes** (or whose runs diverged), under the first cause that covers it.\n"]
     for c in CAUSES:
         if c.key in groups:
-            out += [f"{sub} {c.title} ({c.status})\n", "\n".join(groups[c.key]) + "\n", c.text + "\n"]
-            out += [c.measure(stats) + "\n"] if c.measure is not None else []
+            out += [f"{sub} {c.title} ({c.status})\n", lines(c.key), c.text + "\n"]
+            out += [c.measure(stats, groups[c.key]) + "\n"] if c.measure is not None else []
     if UNEXPLAINED in groups:
-        out += [f"{sub} Unexplained\n", "\n".join(groups[UNEXPLAINED]) + "\n"]
+        out += [f"{sub} Unexplained\n", lines(UNEXPLAINED)]
     return "\n".join(out) + "\n"

@@ -1,0 +1,140 @@
+"""The measurements behind the causes of deviation (:mod:`.deviations`): each reads the committed runs and
+returns a paragraph of evidence for the cells one cause covers, or '' when there is nothing to measure yet.
+
+A measurement is called as ``measure(stats, cells)``: ``stats`` maps (experiment, net, method) to
+:class:`~fa_lab.replication.results.Stats` (the variants' cells included), ``cells`` are the paper's cells
+(:class:`~fa_lab.replication.paper.Cell`) the cause covers.
+"""
+
+from __future__ import annotations
+
+from ..core.rules import label
+from . import experiments as ex
+from . import paper
+from .verdicts import cell_verdict
+
+TANH_800 = ex.net_label((784, 800, 800, 10), "tanh")
+RELU_SCALED = {v.variant_of: name for name, v in ex.VARIANTS.items() if "hidden_scale" in dict(v.feedback_params)}
+
+
+def fa_exp4_reach(stats, cells=()) -> str:
+    """Evidence for ``exp4-fa-better``, from all our FA runs of Experiment 4 (``cells`` unused): the epoch at which
+    each run first reaches the paper's number (a shorter run, or an earlier snapshot, would give one epoch for every family),
+    and the families in order of the paper's FA number and of ours."""
+    reach, ours, theirs = [], {}, {}
+    for f in ex.FAMILY_NAMES:
+        key = ("exp4", TANH_800, label("fa", f))
+        s, p = stats.get(key), paper.number(*key)
+        if s is None or s.mean is None or p is None:
+            continue
+        ours[f], theirs[f] = s.mean, p
+        if f != "B2":  # B2 has a cause of its own
+            eps = [next((i + 1 for i, e in enumerate(r.test_error) if e <= p), None) for r in s.records]
+            reach.append((f, eps))
+    if not ours:
+        return ""
+    order = lambda d: ", ".join(sorted(d, key=d.get))  # noqa: E731
+    every = [e for _, eps in reach for e in eps if e is not None]
+    spread = bool(every) and max(every) >= 3 * min(every)
+    return ("Measured on the committed runs: our FA first reaches the paper's number at epoch "
+            + "; ".join(f"{f} " + ", ".join("never" if e is None else str(e) for e in eps) for f, eps in reach)
+            + " (one number per seed), so " + ("no single shorter run explains the paper's FA" if spread else
+                                               "a shorter run could explain the paper's FA")
+            + f". From best to worst, the paper's FA orders the families {order(theirs)}; ours {order(ours)}"
+            + agreement(sorted(theirs, key=theirs.get), sorted(ours, key=ours.get)) + ".")
+
+
+def agreement(a, b) -> str:
+    """', which agree on the order of X, Y, Z (all but U, V)': the longest common subsequence of two orders."""
+    best = [[[] for _ in range(len(b) + 1)] for _ in range(len(a) + 1)]
+    for i, x in enumerate(a):
+        for j, y in enumerate(b):
+            best[i + 1][j + 1] = best[i][j] + [x] if x == y else max(best[i][j + 1], best[i + 1][j], key=len)
+    common = best[-1][-1]
+    rest = [f for f in a if f not in common]
+    return f", which agree on the order of {', '.join(common)} (all but {', '.join(rest)})" if rest and len(common) > 1 else ""
+
+
+def still_learning(stats, cells) -> str:
+    """Evidence for ``not-converged``: how much the runs of the cells it covers still learned at the end."""
+    runs = [r for cell in cells for r in stats[cell.key].records if len(r.train_error) >= 100]
+    if not runs:
+        return ""
+    late = [r.train_error[89] - r.train_error[99] for r in runs]
+    their = f"their {len(runs)} run{'s' if len(runs) > 1 else ''}"
+    test = [r.test_error[49] - r.test_error[99] for r in runs]
+    return (f"Measured on {their}: from epoch 90 to 100 the training error still fell by "
+            f"{min(late):.2f} to {max(late):.2f} points, and from epoch 50 to 100 the test error by {min(test):.2f} "
+            f"to {max(test):.2f}: none has levelled off.") if min(late) > 0 else \
+        f"Measured on {their}: from epoch 90 to 100 the training error changed by {min(late):.2f} to {max(late):.2f} points."
+
+
+def relu_scaled(stats, cells) -> str:
+    """Evidence for ``relu-below``: the cells it covers, trained again with the feedback between the hidden layers
+    scaled down (the variants in ``RELU_SCALED``), against the paper."""
+    parts, near, below, lost = [], 0, [], 0
+    for c in cells:
+        s = stats.get((RELU_SCALED.get(c.experiment), c.net, c.method))
+        if s is None:
+            continue
+        lost += len(s.diverged)
+        if s.mean is None:
+            continue
+        ok = cell_verdict(s, c.test_error) == "yes"
+        near += ok
+        below += [] if ok or s.mean > c.test_error else [c.test_error - s.mean]
+        parts.append(f"Table {c.table} {c.net} {c.method} {s.mean:.2f}" + (f" ± {s.sd:.2f}" if s.sd else "")
+                     + f" (paper {c.test_error:.2f})")
+    under = f"; {len(below)} end{'s' if len(below) == 1 else ''} below it, by {span(sorted(below))} points" if below else ""
+    trains = f"{lost} run{'s' if lost > 1 else ''} still diverged" if lost else "every run trains"
+    if not parts and not lost:
+        return ""
+    return (f"Measured on the variants' runs ({', '.join(f'`{v}`' for v in RELU_SCALED.values())}): {trains}."
+            + (f" {'; '.join(parts)}. {near} of {len(parts)} reproduce the paper (verdict yes){under}." if parts else ""))
+
+
+def span(values) -> str:
+    """'0.42 to 0.60' for sorted ``values``, '0.42' when they are all one number."""
+    return f"{values[0]:.2f}" if f"{values[0]:.2f}" == f"{values[-1]:.2f}" else f"{values[0]:.2f} to {values[-1]:.2f}"
+
+
+def gain(stats, cell):
+    """(paper, ours) fall in test error from ``cell``'s net to the widest net of its activation, or None."""
+    wide = ex.net_label((784, ex.WIDTHS[-1], ex.WIDTHS[-1], 10), cell.activation)
+    s, s_wide, p_wide = stats.get(cell.key), stats.get((cell.experiment, wide, cell.method)), \
+        paper.number(cell.experiment, wide, cell.method)
+    if cell.width == ex.WIDTHS[-1] or None in (s, s_wide, p_wide) or None in (s.mean, s_wide.mean):
+        return None
+    return cell.test_error - p_wide, s.mean - s_wide.mean
+
+
+def width_gain(stats, cells) -> str:
+    """Evidence for ``paper-worse-narrow``: how much the paper's numbers and ours fall from each covered cell's
+    net to the 2x800 net of its activation, against the same over every narrower cell of Tables 2 and 3, and the
+    gaps in units of our seed sd."""
+    covered = list(cells)
+    narrow = [(c, g) for c in paper.cells() if c.experiment in ("exp1", "exp2") for g in [gain(stats, c)] if g]
+    if not covered or not narrow:
+        return ""
+    parts = []
+    for c in covered:
+        g = gain(stats, c)
+        parts.append(f"Table {c.table} {c.net} {c.method}: " + ("the widest net itself" if g is None else
+                     f"paper {g[0]:+.2f}, ours {g[1]:+.2f}"))
+    sds = sorted(stats[c.key].sd for c in covered if stats[c.key].sd)
+    gaps = sorted(c.test_error - stats[c.key].mean for c in covered)
+    spread = (f" {len(sds)} of the {len(covered)} cells {'has' if len(sds) == 1 else 'have'} more than one seed (sd "
+              f"{span(sds)}); the smallest gap, {gaps[0]:.2f} points, is {gaps[0] / sds[-1]:.0f} times the largest of "
+              "those sds: an unlucky seed of the paper is unlikely but, with so few seeds, not excluded.") if sds else \
+        " Each of these cells has one seed so far."
+    mean = lambda i: sum(g[i] for _, g in narrow) / len(narrow)  # noqa: E731
+    more, tables = mean(0) - mean(1), sorted({c.table for c, _ in narrow})
+    them = "them" if len(gaps) > 1 else "it"
+    verdict = f"enough to explain {them}" if more >= gaps[0] else f"so the hypothesis explains at most part of {them}"
+    whose = "these cells' gaps" if len(gaps) > 1 else "this cell's gap"
+    return (f"Measured on the committed runs: the fall in test error from the cell's net to 2x800 of the same "
+            f"activation is {'; '.join(parts)}. Over all {len(narrow)} narrower cells (2x200, 2x400) of "
+            f"Table{'s' if len(tables) > 1 else ''} {' and '.join(tables)} that we have run, the paper falls by "
+            f"{mean(0):.2f} points on average and ours by {mean(1):.2f}: the paper's {more:.2f} more is to be set "
+            f"against {whose} of {span(gaps)} points, {verdict}."
+            + spread)
