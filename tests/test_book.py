@@ -206,6 +206,23 @@ def test_panel_stop_ends_a_run_after_the_epoch():
     assert hist[0].epochs == 1 and "stopped" in p.status.value
 
 
+def test_panel_hidden_scale_reaches_the_feedback_between_hidden_layers():
+    pytest.importorskip("ipywidgets")
+    from fa_lab.teaching import live
+    from fa_lab.teaching.panel import Panel
+
+    p = Panel("exp2")
+    assert p.config()["hidden_scale"] == 1.0  # the paper's reading unless a reader changes it
+    p.rules.value, p.hidden_scale.value = ("s3",), 0.0
+    cfg = p.config()
+    model, = live._models(*(cfg[k] for k in ("rules", "width", "activation", "aux", "family", "seed", "autoencoder")),
+                          cfg["depth"], cfg["hidden_scale"])
+    assert not model.feedback["B_tilde", 1].any() and not model.feedback["B_bar", 2].any()  # between hidden 1 and 2
+    assert model.feedback["B", 1].any() and model.feedback["B", 2].any()  # the direct terms keep their scale
+    p.load(dict(cfg, hidden_scale=0.03))
+    assert p.hidden_scale.value == 0.03 and p.config()["hidden_scale"] == 0.03
+
+
 def test_schematics_draw():
     from fa_lab.teaching import schematics
 

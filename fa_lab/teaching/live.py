@@ -41,24 +41,26 @@ def _as_list(x):
     return [x] if isinstance(x, str) or not hasattr(x, "__iter__") else list(x)
 
 
-def _models(rules, width, activation, aux, family, seed, autoencoder, depth=LIVE["depth"]):
+def _models(rules, width, activation, aux, family, seed, autoencoder, depth=LIVE["depth"], hidden_scale=1.0):
     rules, families = _as_list(rules), _as_list(family)
     if not rules:
         raise FaLabError("choose at least one rule")
     sizes = [784, *[width] * positive("depth", depth), 784 if autoencoder else 10]
-    return [build(sizes, activation, r, aux=aux, family=f, seed=seed, head="sigmoid" if autoencoder else "softmax")
-            for f in families for r in rules]
+    return [build(sizes, activation, r, aux=aux, family=f, seed=seed, head="sigmoid" if autoencoder else "softmax",
+                  feedback_params={"hidden_scale": hidden_scale}) for f in families for r in rules]
 
 
 def run(rules=("dfa",), width=LIVE["width"], activation="tanh", aux=False, family="uniform", epochs=LIVE["epochs"],
         n_train=LIVE["n_train"], n_test=LIVE["n_test"], seed=0, autoencoder=False, callbacks=None,
-        batch_size=BATCH_SIZE, lr=LR, depth=LIVE["depth"], measure=None):
+        batch_size=BATCH_SIZE, lr=LR, depth=LIVE["depth"], measure=None, hidden_scale=1.0):
     """Train one model per rule (and per feedback family, when ``family`` is a list) in lockstep on a subset, with
     ``depth`` hidden layers of ``width`` units; returns (models, histories). ``rules`` holds preset names or
     :class:`~fa_lab.Rule` objects. ``measure`` (one of :data:`~fa_lab.core.alignment.MEASURES`, e.g. for the
     panel's plot; any of them records all) adds the alignment diagnostics before training and after every epoch,
-    into each history's ``alignment``, measured before ``callbacks`` run."""
-    models = _models(rules, width, activation, aux, family, seed, autoencoder, depth)
+    into each history's ``alignment``, measured before ``callbacks`` run. ``hidden_scale`` multiplies the feedback
+    matrices between two hidden layers (B̄ⁱ, and B̃ⁱ below the top: :func:`~fa_lab.core.feedback.between_hidden`);
+    1 is the paper's reading, the relu variants of Experiments 1 and 2 use 0.03."""
+    models = _models(rules, width, activation, aux, family, seed, autoencoder, depth, hidden_scale)
     data = quick_data(n_train, n_test)
     probe = [AlignmentProbe(models, data)] if measure is not None and choose("measure", measure, MEASURES) else []
     hist = fit(models, data, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=False,
@@ -69,7 +71,7 @@ def run(rules=("dfa",), width=LIVE["width"], activation="tanh", aux=False, famil
 def validate(cfg):
     """Raise the FaLabError a :func:`run` of ``cfg`` (its keyword arguments) would raise, without training."""
     _models(*(cfg[k] for k in ("rules", "width", "activation", "aux", "family", "seed", "autoencoder")),
-            cfg.get("depth", LIVE["depth"]))
+            cfg.get("depth", LIVE["depth"]), cfg.get("hidden_scale", 1.0))
     for k in ("epochs", "batch_size", "n_train", "n_test"):
         positive(k, cfg[k])
     positive("lr", cfg["lr"], float)

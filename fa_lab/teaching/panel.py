@@ -2,7 +2,8 @@
 touches ipywidgets).
 
     from fa_lab.teaching.panel import Panel
-    Panel("exp4")        # width, depth, activation, rules, aux, family, epochs, data, batch size, lr, seed; Run / Stop
+    Panel("exp4")        # width, depth, activation, rules, aux, family, B̃/B̄ scale, epochs, data, batch size, lr,
+                         # seed; Run / Stop
     Panel("deep")        # the same on deeper nets (beyond the paper: 4 hidden layers at first)
     Panel("exp1", rules=("fa", "kp"), measure="feedback_angle")   # plot an alignment diagnostic instead of the error
 
@@ -37,6 +38,7 @@ STATIC_NOTE = ("<small><i>Run trains only in a live Jupyter kernel: on this stat
 STYLE = {"description_width": "120px"}
 LAYOUT = W.Layout(width="320px")
 MAX_DEPTH = 8  # the hidden-layers slider's end
+HIDDEN_SCALES = [("1 (paper)", 1.0), ("0.3", 0.3), ("0.1", 0.1), ("0.03 (relu variant)", 0.03), ("0 (off)", 0.0)]
 ERROR = "error"  # the plot menu's value for the test-error curve (a dropdown shows a None value as blank)
 
 
@@ -73,6 +75,9 @@ class Panel:
                                       description="rules", style=STYLE, layout=LAYOUT)
         self.aux = W.Checkbox(value=e.aux, description="auxiliary errors eⁱ (LAFS)", indent=False)
         self.family = _dropdown(list(FAMILIES), e.family, "feedback B")
+        self.hidden_scale = _dropdown(HIDDEN_SCALES, 1.0, "B̃, B̄ between hidden ×")
+        self.hidden_scale.tooltip = ("multiplies the feedback matrices between two hidden layers (s2, s3): relu s3 "
+                                     "blows up at 1 and trains at 0.03 (Experiments 1 and 2, the relu variant)")
         self.epochs = _slider(LIVE["epochs"], 1, 100, 1, "epochs")
         self.n_train = _slider(LIVE["n_train"], 1000, 60000, 1000, "train examples")
         self.n_test = _slider(LIVE["n_test"], 1000, 10000, 1000, "test examples")
@@ -95,12 +100,13 @@ class Panel:
         self.thread = None
         self.button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self._stop.set())
-        for w in (self.width, self.depth, self.rules, self.aux, self.family, self.epochs, self.n_train,
-                  self.batch_size):
+        for w in (self.width, self.depth, self.rules, self.aux, self.family, self.hidden_scale, self.epochs,
+                  self.n_train, self.batch_size):
             w.observe(lambda _: self._check(), names="value")
         self.plot.observe(lambda _: self.last and self.show(self.last[0], {**self.last[1], "measure": self._measure()}),
                           names="value")
-        left = W.VBox([self.width, self.depth, self.activation, self.rules, self.aux, self.family, self.plot])
+        left = W.VBox([self.width, self.depth, self.activation, self.rules, self.aux, self.family, self.hidden_scale,
+                        self.plot])
         right = W.VBox([self.epochs, self.n_train, self.n_test, self.batch_size, self.lr, self.seed,
                         W.HBox([self.button, self.stop_button]), self.progress])
         self.widget = W.VBox([W.HTML(f"<b>{html.escape(e.title)}</b> — live run"), W.HBox([left, right]),
@@ -118,7 +124,8 @@ class Panel:
                     activation=self.activation.value, aux=self.aux.value, family=self.family.value,
                     epochs=self.epochs.value, n_train=self.n_train.value, n_test=self.n_test.value,
                     seed=self.seed.value, autoencoder=self.autoencoder, batch_size=self.batch_size.value,
-                    lr=self.lr.value, depth=self.depth.value, measure=self._measure())
+                    lr=self.lr.value, depth=self.depth.value, measure=self._measure(),
+                    hidden_scale=self.hidden_scale.value)
 
     def _measure(self):
         return None if self.plot.value == ERROR else self.plot.value
@@ -160,6 +167,7 @@ class Panel:
         for name in ("width", "depth", "activation", "aux", "epochs", "n_train", "n_test", "batch_size", "lr", "seed"):
             getattr(self, name).value = cfg[name]
         self.family.value = live._as_list(cfg["family"])[0]
+        self.hidden_scale.value = cfg.get("hidden_scale", 1.0)
         self.plot.value = cfg.get("measure") or ERROR
         names = [r if isinstance(r, str) else r.name for r in cfg["rules"]]
         self.rules.value = tuple(n for n in names if n in self.rules.options)
