@@ -3,10 +3,14 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# disk the install needs: the venv (5.9 GiB, measured) and pip's unpacked wheels while it installs
+NEED_GIB := 8
 
 .PHONY: venv data main demo test bench book widgets-js lab teacher screenshots nbval replicate-quick replicate-full clean
 
 $(STAMP): pyproject.toml
+	@free=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); [ "$$free" -ge $(NEED_GIB) ] || echo "fa_lab: warning:\
+	 only $$free GiB free on this disk; the install needs about $(NEED_GIB) (torch with its CUDA libraries is 6 GiB)" >&2
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@echo "Installing fa_lab and its [book,test] extras (torch, jupyter-book, jupyterlab, pytest, ...) into $(VENV):"
 	@echo "  quiet, takes about a minute or two (longer when the wheels must be downloaded)"
