@@ -63,6 +63,12 @@ def test_claims_on_auto_encoders():
     out = _by_text(stats)
     assert out["BP gives the best auto-encoder"].verdict == "partial"
     assert out["s2 gives the worst auto-encoder"].evidence.startswith("1 of 2")
+    assert "variant" not in out["BP gives the best auto-encoder"].evidence
+    net = ex.net_label(ex.AE_SIZES[-1], ex.AE_ACTIVATION, "sigmoid")
+    stats.update({("exp3-300ep", net, r): st(v) for r, v in {"bp": 0.9, "dfa": 0.95, "s1": 0.8, "s2": 1.0, "s3": 0.85}.items()})
+    claim = _by_text(stats)["BP gives the best auto-encoder"]
+    assert claim.verdict == "partial"  # a variant is shown beside the faithful runs, never counted
+    assert claim.evidence.endswith("(variant exp3-300ep: s1 0.800, s3 0.850, bp 0.900, dfa 0.950, s2 1.000)")
 
 
 def test_claims_by_experiment():
