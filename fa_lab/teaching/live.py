@@ -59,7 +59,7 @@ def run(rules=("dfa",), width=LIVE["width"], activation="tanh", aux=False, famil
     panel's plot; any of them records all) adds the alignment diagnostics before training and after every epoch,
     into each history's ``alignment``, measured before ``callbacks`` run. ``hidden_scale`` multiplies the feedback
     matrices between two hidden layers (B̄ⁱ, and B̃ⁱ below the top: :func:`~fa_lab.core.feedback.between_hidden`);
-    1 is the paper's reading, the relu variants of Experiments 1 and 2 use 0.03."""
+    1 is the paper's reading; the relu variants of Experiments 1 and 2 take a smaller one (REPLICATION.md)."""
     models = _models(rules, width, activation, aux, family, seed, autoencoder, depth, hidden_scale)
     data = quick_data(n_train, n_test)
     probe = [AlignmentProbe(models, data)] if measure is not None and choose("measure", measure, MEASURES) else []

@@ -29,8 +29,8 @@ from ..core.nets import ACTIVATIONS
 from ..core.rules import PRESETS
 from ..core.train import BATCH_SIZE, LR
 from ..replication import paper
-from ..replication.experiments import (BEYOND, DEEP_SIZES, EXPERIMENTS, LIVE, LIVE_AUTOENCODER, PAPER_DEPTH, WIDTHS,
-                                       net_label)
+from ..replication.experiments import (BEYOND, DEEP_SIZES, EXPERIMENTS, LIVE, LIVE_AUTOENCODER, PAPER_DEPTH, VARIANTS,
+                                       WIDTHS, net_label)
 from . import live, plots
 
 STATIC_NOTE = ("<small><i>Run trains only in a live Jupyter kernel: on this static page the panel shows a stored "
@@ -38,7 +38,11 @@ STATIC_NOTE = ("<small><i>Run trains only in a live Jupyter kernel: on this stat
 STYLE = {"description_width": "120px"}
 LAYOUT = W.Layout(width="320px")
 MAX_DEPTH = 8  # the hidden-layers slider's end
-HIDDEN_SCALES = [("1 (paper)", 1.0), ("0.3", 0.3), ("0.1", 0.1), ("0.03 (relu variant)", 0.03), ("0 (off)", 0.0)]
+# the scale of the feedback between hidden layers that the relu variants of Experiments 1 and 2 take
+RELU_SCALE = next(dict(v.feedback_params)["hidden_scale"] for v in VARIANTS.values()
+                  if "hidden_scale" in dict(v.feedback_params))
+HIDDEN_SCALES = [("1 (paper)", 1.0), ("0.3", 0.3), ("0.1", 0.1), (f"{RELU_SCALE} (relu variant)", RELU_SCALE),
+                 ("0 (off)", 0.0)]
 ERROR = "error"  # the plot menu's value for the test-error curve (a dropdown shows a None value as blank)
 
 
@@ -77,7 +81,7 @@ class Panel:
         self.family = _dropdown(list(FAMILIES), e.family, "feedback B")
         self.hidden_scale = _dropdown(HIDDEN_SCALES, 1.0, "B̃, B̄ between hidden ×")
         self.hidden_scale.tooltip = ("multiplies the feedback matrices between two hidden layers (s2, s3): relu s3 "
-                                     "blows up at 1 and trains at 0.03 (Experiments 1 and 2, the relu variant)")
+                                     f"blows up at 1 and trains at {RELU_SCALE} (Experiments 1 and 2, the relu variant)")
         self.epochs = _slider(LIVE["epochs"], 1, 100, 1, "epochs")
         self.n_train = _slider(LIVE["n_train"], 1000, 60000, 1000, "train examples")
         self.n_test = _slider(LIVE["n_test"], 1000, 10000, 1000, "test examples")
