@@ -52,7 +52,7 @@ for args in "$@"; do
     timeout -s TERM "$left" "$python" -m fa_lab replicate $args --device "${DEVICE:-cuda}" --results "$res" --no-progress &
 done
 while [ -n "$(jobs -r)" ]; do
-    sleep 30
+    for _ in $(seq 15); do sleep 2; [ -n "$(jobs -r)" ] || break; done  # pack every 30 s, stop soon after the runners
     pack
 done
 wait
