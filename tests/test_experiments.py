@@ -195,16 +195,17 @@ def test_report_on_synthetic_results(tmp_path):
     s1 = rows["2", "2x200 Tanh", "s1"]
     assert (s1["paper"], s1["ours_mean"], s1["ours_sd"], s1["n_seeds"], s1["train_error_final"]) == \
         ("2.32", "2.2000", "0.2000", "3", "0.0050")
-    assert rows["2", "2x200 Tanh", "s2"]["ours_mean"] == "" and rows["2", "2x200 Tanh", "s2"]["n_seeds"] == ""
+    s2 = rows["2", "2x200 Tanh", "s2"]  # its one seed diverged: run, no mean, and no reproduction
+    assert (s2["ours_mean"], s2["n_seeds"], s2["n_diverged"], s2["verdict"]) == ("", "", "1", "no")
     assert rows["4", "2x800 Tanh", "dfa-B4"]["ours_mean"] == "2.5400"
     assert rows["3", "2x200 Tanh", "s1"]["ours_mean"] == ""
     t2 = (res / "tables" / "table2.md").read_text()
-    assert "| 2x200 Tanh | 2.32 | 2.20 ± 0.20 (n=3) | -0.12 | yes | 2.36 | diverged | — |  |" in t2
+    assert "| 2x200 Tanh | 2.32 | 2.20 ± 0.20 (n=3) | -0.12 | yes | 2.36 | diverged (1 seed) | — | no |" in t2
     assert "1.50 (n=1) |" in t2  # BP baseline beside the strategies
     assert "| B4 | 6.33 | — | — |  | 2.04 | 2.54 (n=1) | +0.50 | partial |" in (res / "tables" / "table4.md").read_text()
     assert rows["4", "2x800 Tanh", "dfa-B4"]["verdict"] == "partial" and s1["verdict"] == "yes"
     md = (tmp_path / "REPLICATION.md").read_text()  # full protocol: REPLICATION.md beside the results folder
-    assert "garbage.json" in md and "Diverged runs" in md and "2/68" in md
+    assert "garbage.json" in md and "Diverged runs" in md and "2/68 (and 1 whose every seed diverged)" in md
     assert len(rs.load_results(res, warn=lambda s: None)) == 7
     assert figures[0][1].stat().st_size > 0 and "](results/figures/fig8_exp4_families.png)" in md
 

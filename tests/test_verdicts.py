@@ -3,14 +3,14 @@
 import pytest
 
 from fa_lab.replication import experiments as ex
-from fa_lab.replication.results import Stats
+from fa_lab.replication.results import Stats, ours
 from fa_lab.replication.verdicts import cell_verdict, claims
 
 T800 = ex.net_label((784, 800, 800, 10), "tanh")
 
 
-def st(mean, sd=None, n=1):
-    return Stats(mean, sd, n, 0.0, [], list(range(n)), [])
+def st(mean, sd=None, n=1, diverged=0):
+    return Stats(mean, sd, n, 0.0, [f"run-{k}" for k in range(diverged)], list(range(n)), [])
 
 
 @pytest.mark.parametrize("stats, paper, want", [
@@ -20,9 +20,23 @@ def st(mean, sd=None, n=1):
     (st(2.50, sd=0.45, n=3), 1.70, "yes"),  # within two sds of our seeds
     (None, 1.70, ""),
     (st(None), 1.70, ""),
+    (st(2.00, diverged=1), 1.70, "partial"),            # a diverged seed: at best partial, even within 0.35
+    (st(2.50, sd=0.45, n=2, diverged=1), 1.70, "no"),   # and two sds of the seeds that trained do not rescue it
+    (st(None, n=0, diverged=2), 1.70, "no"),            # every seed diverged
 ])
 def test_cell_verdict(stats, paper, want):
     assert cell_verdict(stats, paper) == want
+
+
+@pytest.mark.parametrize("stats, want", [
+    (st(1.834, sd=0.041, n=3), "1.83 ± 0.04 (n=3)"),
+    (st(2.27, n=1, diverged=2), "2.27 (n=1, 2 diverged)"),
+    (st(None, n=0, diverged=1), "diverged (1 seed)"),
+    (st(None, n=0, diverged=3), "diverged (3 seeds)"),
+    (None, "—"),
+])
+def test_a_cell_as_text_counts_its_diverged_seeds(stats, want):
+    assert ours(stats) == want
 
 
 def _by_text(stats, records=()):

@@ -32,7 +32,7 @@ from .verdicts import PARTIAL, TOLERANCE, claims_markdown
 from .verdicts import cell_verdict as verdict
 
 COLUMNS = ("table", "experiment", "model", "activation", "method", "paper", "ours_mean", "ours_sd", "n_seeds",
-           "delta", "verdict", "train_error_final", "cause")
+           "n_diverged", "delta", "verdict", "train_error_final", "cause")
 TEMPLATE = Path(__file__).with_name("REPLICATION.template.md")
 
 
@@ -50,7 +50,7 @@ def replication_rows(stats) -> list[dict]:
         rows.append({"table": c.table, "experiment": c.experiment, "model": c.net, "activation": c.activation,
                      "method": c.method, "paper": f"{c.test_error:.2f}", "ours_mean": _num(mean),
                      "ours_sd": _num(s.sd if s else None), "n_seeds": (s.n if s else 0) or "",
-                     "delta": _num(None if mean is None else mean - c.test_error), "verdict": verdict(s, c.test_error),
+                     "n_diverged": (len(s.diverged) if s else 0) or "", "delta": _num(None if mean is None else mean - c.test_error), "verdict": verdict(s, c.test_error),
                      "train_error_final": _num(s.train if s else None), "cause": deviations.cause_of(c, s)})
     return rows
 
@@ -165,7 +165,7 @@ def progress_line(records, protocol, rows, seeds=(0, 1, 2)) -> str:
     """How much of the grid is done: runs of the paper's grid for the seeds, and cells with every seed."""
     grid = {c.run_id for c in ex.configs("all", protocol, seeds)}
     done = grid & {r.run_id for r in records}
-    complete = sum(1 for r in rows if r["n_seeds"] and int(r["n_seeds"]) >= len(seeds))
+    complete = sum(1 for r in rows if int(r["n_seeds"] or 0) + int(r["n_diverged"] or 0) >= len(seeds))
     return (f"Progress: {len(done)} of the {len(grid)} runs of the grid ({len(grid) // len(seeds)} runs × seeds "
             f"{', '.join(map(str, seeds))}) are done; {complete} of {len(rows)} paper cells have all {len(seeds)} seeds.")
 
@@ -193,7 +193,8 @@ def markdown(records, stats, rows, warnings, protocol, results_dir, md_path, fig
     rel = lambda p: os.path.relpath(p, md_path.parent)  # noqa: E731
     filled = [r for r in rows if r["ours_mean"]]
     diffs = [float(r["delta"]) for r in filled]
-    counts = {v: sum(r["verdict"] == v for r in filled) for v in ("yes", "partial", "no")}
+    counts = {v: sum(r["verdict"] == v for r in rows) for v in ("yes", "partial", "no")}
+    all_diverged = sum(1 for r in rows if r["n_diverged"] and not r["ours_mean"])
     full = ex.protocol_settings("full")
     classifiers = [r for r in records if r.config.head == "softmax" and not r.diverged]
     base = results_dir if protocol == "full" else results_dir / "quick"
@@ -201,7 +202,7 @@ def markdown(records, stats, rows, warnings, protocol, results_dir, md_path, fig
         quick_title=" (quick protocol: a smoke run, NOT a replication)" if protocol == "quick" else "",
         citation=paper.CITATION, protocol=protocol, settings=settings_text(protocol, records), n_runs=len(records),
         seeds=", ".join(map(str, sorted({r.config.seed for r in records}))) or "none", filled=len(filled),
-        cells=len(rows), diff_summary=(f"; mean difference ours − paper {sum(diffs) / len(diffs):+.2f} points, mean "
+        cells=len(rows), all_diverged=f" (and {all_diverged} whose every seed diverged)" if all_diverged else "", diff_summary=(f"; mean difference ours − paper {sum(diffs) / len(diffs):+.2f} points, mean "
                                        f"|difference| {sum(map(abs, diffs)) / len(diffs):.2f}") if diffs else "",
         verdicts=", ".join(f"{v} {n}" for v, n in counts.items()), compute=compute_line(records),
         quick_flag=" --quick" if protocol == "quick" else "",

@@ -276,10 +276,12 @@ def summarize(records) -> dict:
 
 # ---------------------------------------------------------------------------------------------- as text
 def ours(s, digits=2):
-    """'1.83 ± 0.04 (n=3)', 'diverged' or '—'."""
+    """'1.83 ± 0.04 (n=3)', '2.27 (n=1, 2 diverged)', 'diverged (2 seeds)' or '—': n counts the seeds that trained."""
+    k = len(s.diverged) if s else 0
     if not s or s.mean is None:
-        return "diverged" if s and s.diverged else "—"
-    return f"{s.mean:.{digits}f}" + (f" ± {s.sd:.{digits}f}" if s.sd is not None else "") + f" (n={s.n})"
+        return f"diverged ({k} seed{'s' * (k > 1)})" if k else "—"
+    n = f"n={s.n}" + (f", {k} diverged" if k else "")
+    return f"{s.mean:.{digits}f}" + (f" ± {s.sd:.{digits}f}" if s.sd is not None else "") + f" ({n})"
 
 
 def md_table(header, rows) -> str:

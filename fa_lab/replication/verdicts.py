@@ -1,7 +1,9 @@
 """Does the paper hold? A verdict per table cell and per claim of the paper, from our statistics over seeds.
 
 A cell reproduces (**yes**) when our mean is within :data:`TOLERANCE` points of the paper's number or within
-two of our seed standard deviations; **partial** within :data:`PARTIAL` points; **no** otherwise. Each claim
+two of our seed standard deviations; **partial** within :data:`PARTIAL` points; **no** otherwise. A seed that
+diverged counts against its cell, since the paper reports every run trained: a cell with one is at best
+**partial** (judged on the seeds that trained), and a cell whose every seed diverged is **no**. Each claim
 of the paper's text is checked on the cells it speaks about: **yes** when all agree, **partial** when at least
 half do, **no** otherwise, with the numbers, so a reader can judge it (``pending`` where we have no runs yet).
 """
@@ -19,10 +21,12 @@ TANH_800 = ex.net_label((784, 800, 800, 10), "tanh")
 
 def cell_verdict(stats, paper_value):
     """'yes', 'partial', 'no', or '' where not run (``stats``: a :class:`~fa_lab.replication.results.Stats`)."""
-    if stats is None or stats.mean is None or paper_value is None:
+    if stats is None or paper_value is None:
         return ""
+    if stats.mean is None:
+        return "no" if stats.diverged else ""
     d = abs(stats.mean - paper_value)
-    if d <= TOLERANCE or (stats.sd is not None and d <= 2 * stats.sd):
+    if not stats.diverged and (d <= TOLERANCE or (stats.sd is not None and d <= 2 * stats.sd)):
         return "yes"
     return "partial" if d <= PARTIAL else "no"
 
