@@ -143,3 +143,16 @@ def test_relu_variant_runs_that_still_diverge_are_reported():
     assert dv.evidence("relu-below", stats).endswith(": 1 run still diverged.")
     stats[("exp2-relu-fb0.03", dv.RELU_800, "s3")] = _stats(s3.test_error - 1.0)
     assert "every run trains" in dv.evidence("relu-below", stats) and "1 ends below it, by 1.00 points." in dv.evidence("relu-below", stats)
+
+
+def test_the_faithful_relu_runs_that_diverged_are_listed_with_seed_and_epoch():
+    from types import SimpleNamespace as NS
+
+    s3 = _cell("exp1", dv.RELU_800, "s3")
+    runs = [NS(diverged="", config=NS(seed=0), test_error=[2.0] * 100),
+            NS(diverged="training diverged", config=NS(seed=2), test_error=[2.0] * 66)]  # stopped in epoch 67
+    stats = {s3.key: Stats(2.9, None, 1, 1.6, ["b"], [0], runs)}
+    text = dv.evidence("relu-below", stats)
+    assert text == "Measured on the faithful runs: 1 of their 2 diverged (Table 2 2x800 Relu s3: seed 2 in epoch 67)."
+    runs[1].diverged = ""
+    assert dv.evidence("relu-below", stats) == ""

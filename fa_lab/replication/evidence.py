@@ -69,6 +69,24 @@ def still_learning(stats, cells) -> str:
         f"Measured on {their}: from epoch 90 to 100 the training error changed by {min(late):.2f} to {max(late):.2f} points."
 
 
+def relu_below(stats, cells) -> str:
+    """Evidence for ``relu-below``: which faithful runs of the covered cells diverged, then :func:`relu_scaled`."""
+    return " ".join(t for t in (diverged_runs(stats, cells), relu_scaled(stats, cells)) if t)
+
+
+def diverged_runs(stats, cells) -> str:
+    """The faithful runs of ``cells`` that diverged, as 'Table 2 2x200 Relu s3: seed 0 in epoch 44, …' (the
+    epoch in which training stopped: one after the last epoch it finished), and how many of the cells' runs did."""
+    n_runs, n_bad, parts = 0, 0, []
+    for c in cells:
+        recs = stats[c.key].records if c.key in stats else []
+        bad = sorted((r.config.seed, len(r.test_error) + 1) for r in recs if r.diverged)
+        n_runs, n_bad = n_runs + len(recs), n_bad + len(bad)
+        if bad:
+            parts.append(f"Table {c.table} {c.net} {c.method}: " + ", ".join(f"seed {s} in epoch {e}" for s, e in bad))
+    return f"Measured on the faithful runs: {n_bad} of their {n_runs} diverged ({'; '.join(parts)})." if parts else ""
+
+
 def relu_scaled(stats, cells) -> str:
     """Evidence for ``relu-below``: the cells it covers, trained again with the feedback between the hidden layers
     scaled down (the variants in ``RELU_SCALED``), against the paper."""
