@@ -223,6 +223,16 @@ def test_panel_hidden_scale_reaches_the_feedback_between_hidden_layers():
     assert p.hidden_scale.value == 0.03 and p.config()["hidden_scale"] == 0.03
 
 
+@pytest.mark.parametrize("chapter", ["07_experiment1", "08_experiment2"])
+def test_try_it_quotes_the_panels_control_by_its_name(chapter):
+    pytest.importorskip("ipywidgets")
+    from fa_lab.teaching.panel import HIDDEN_SCALE_LABEL
+
+    nb = json.loads((ROOT / "book" / f"{chapter}.ipynb").read_text())
+    text = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "**Try it**" in text and f"**{HIDDEN_SCALE_LABEL}**" in text
+
+
 def test_schematics_draw():
     from fa_lab.teaching import schematics
 

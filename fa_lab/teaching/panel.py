@@ -41,6 +41,7 @@ MAX_DEPTH = 8  # the hidden-layers slider's end
 # the scale of the feedback between hidden layers that the relu variants of Experiments 1 and 2 take
 RELU_SCALE = next(dict(v.feedback_params)["hidden_scale"] for v in VARIANTS.values()
                   if "hidden_scale" in dict(v.feedback_params))
+HIDDEN_SCALE_LABEL = "B̃, B̄ scale ×"  # the control's name, as chapters 7 and 8 quote it
 HIDDEN_SCALES = [("1 (paper)", 1.0), ("0.3", 0.3), ("0.1", 0.1), (f"{RELU_SCALE} (relu variant)", RELU_SCALE),
                  ("0 (off)", 0.0)]
 ERROR = "error"  # the plot menu's value for the test-error curve (a dropdown shows a None value as blank)
@@ -79,7 +80,7 @@ class Panel:
                                       description="rules", style=STYLE, layout=LAYOUT)
         self.aux = W.Checkbox(value=e.aux, description="auxiliary errors eⁱ (LAFS)", indent=False)
         self.family = _dropdown(list(FAMILIES), e.family, "feedback B")
-        self.hidden_scale = _dropdown(HIDDEN_SCALES, 1.0, "B̃, B̄ between hidden ×")
+        self.hidden_scale = _dropdown(HIDDEN_SCALES, 1.0, HIDDEN_SCALE_LABEL)
         self.hidden_scale.tooltip = ("multiplies the feedback matrices between two hidden layers (s2, s3): relu s3 "
                                      f"blows up at 1 and trains at {RELU_SCALE} (Experiments 1 and 2, the relu variant)")
         self.epochs = _slider(LIVE["epochs"], 1, 100, 1, "epochs")
