@@ -16,7 +16,8 @@ The map (imports flow downwards only; nothing below imports anything above it):
       graphs         on CUDA: chunks of SGD steps recorded once as a CUDA graph and replayed
       train          fit(): SGD for one model or many in lockstep, with callbacks; History
     replication/   the paper's experiments, rerun
-      experiments    the four experiments, baselines and named variants as RunConfig data; QUICK and LIVE
+      experiments    the four experiments, baselines, named variants and beyond-the-paper ones as data; QUICK, LIVE
+      grid           their runs: one frozen RunConfig each (stable id), protocols, lockstep groups
       paper          the paper's numbers (Tables 2–4), keyed like our runs, and its figures (FIGURES)
       results        Record: the result file schema, atomic writer, validated reader, statistics over seeds, as text
       provenance     versions, git commit, host, device and threads of a run

@@ -164,7 +164,7 @@ def _submitit_options(args):
 
 
 def run_replicate(args):
-    from .replication.experiments import expand
+    from .replication.grid import expand
     from .replication.executors import Terminated
     from .replication.runner import replicate
 

@@ -16,7 +16,7 @@ import torch
 from fa_lab.core.data import load_mnist
 from fa_lab.core.lockstep import Lockstep
 from fa_lab.core.nets import forward, generator
-from fa_lab.replication import experiments as ex
+from fa_lab.replication import grid
 
 
 def trace(cfg, data, steps, lr, every, bias_scale=1.0):
@@ -86,7 +86,7 @@ def main():
     a = p.parse_args()
     data = load_mnist()
     for prefix in a.runs:
-        cfg = next(c for c in ex.configs("all", "full", (a.seed,)) if c.run_id.startswith(prefix + "-s"))
+        cfg = next(c for c in grid.configs("all", "full", (a.seed,)) if c.run_id.startswith(prefix + "-s"))
         if a.feedback_scale != 1:  # the feedback parameter hidden_scale (fa_lab.core.feedback.between_hidden)
             params = {**dict(cfg.feedback_params), "hidden_scale": a.feedback_scale}
             cfg = replace(cfg, feedback_params=tuple(sorted(params.items())))

@@ -126,7 +126,7 @@ def test_paper_numbers():
 
 
 def _fake_results(tmp_path):
-    from fa_lab.replication.experiments import configs
+    from fa_lab.replication.grid import configs
     from fa_lab.replication.results import atomic_write_json
 
     wanted = [("dfa", "B1"), ("fa", "B1")]

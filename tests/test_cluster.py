@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-import fa_lab.replication.experiments as ex
+import fa_lab.replication.grid as grid
 import fa_lab.replication.results as rs
 from fa_lab.cli import main
 from fa_lab.replication.runner import replicate
@@ -35,7 +35,7 @@ def test_local_executor_trains_the_missing_runs_and_a_rerun_submits_nothing(tiny
     kw = dict(quick=True, results_dir=res, progress=False, max_group_size=2, jobs=2, executor="local",
               submitit={"folder": logs, "time_min": 10})
     assert replicate("exp1", **kw) == 3
-    assert _valid(res) == sorted(c.run_id for c in ex.configs("exp1", "quick"))
+    assert _valid(res) == sorted(c.run_id for c in grid.configs("exp1", "quick"))
     out = capsys.readouterr().out
     assert "[1/2] exp1 2x200 Tanh seed 0 done in" in out and "finished 3 runs" in out
     jobs = sorted(logs.glob("*_submitted.pkl"))

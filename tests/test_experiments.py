@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import fa_lab.replication.experiments as ex
+import fa_lab.replication.grid as grid
 import fa_lab.replication.results as rs
 from fa_lab.cli import main
 from fa_lab.core.errors import FaLabError
@@ -42,28 +43,28 @@ def _one_line_error(capsys, argv):
 
 # ---------------------------------------------------------------------------------------------- configs
 def test_experiment_sizes_and_groups():
-    counts = {e: len(ex.configs(e)) for e in ex.EXPERIMENTS}
+    counts = {e: len(grid.configs(e)) for e in ex.EXPERIMENTS}
     assert counts == {"exp1": 27, "exp2": 27, "exp3": 10, "exp4": 14, "baselines": 27}
-    runs = ex.configs("all", seeds=(0, 1))
+    runs = grid.configs("all", seeds=(0, 1))
     assert len(runs) == 210 and len({r.run_id for r in runs}) == 210
-    groups = ex.group(runs)
+    groups = grid.group(runs)
     assert len(groups) == 22  # 9 classifier nets + 2 auto-encoders, per seed; Exp 4 joins the 2x800 tanh group
     assert all(len({r.group_key for r in g}) == 1 for g in groups)
-    assert max(map(len, ex.group(runs, max_size=5))) == 5
-    exp3 = ex.configs("exp3")
+    assert max(map(len, grid.group(runs, max_size=5))) == 5
+    exp3 = grid.configs("exp3")
     assert {r.head for r in exp3} == {"sigmoid"} and {r.activation for r in exp3} == {ex.AE_ACTIVATION}
-    assert {r.activation for r in ex.configs("exp3", ae_activation="tanh")} == {"tanh"}
-    assert all(r.aux for r in ex.configs("exp2")) and not any(r.aux for r in ex.configs("exp1"))
-    full = ex.configs("exp4")[0]
+    assert {r.activation for r in grid.configs("exp3", ae_activation="tanh")} == {"tanh"}
+    assert all(r.aux for r in grid.configs("exp2")) and not any(r.aux for r in grid.configs("exp1"))
+    full = grid.configs("exp4")[0]
     assert (full.epochs, full.batch_size, full.n_train) == (TRAIN.EPOCHS, TRAIN.BATCH_SIZE, None)
 
 
 def test_run_id_is_stable_and_hashes_the_full_config():
-    a, b = ex.configs("exp4")[0], ex.configs("exp4")[0]
+    a, b = grid.configs("exp4")[0], grid.configs("exp4")[0]
     assert a.run_id == b.run_id and a.run_id.startswith("exp4-784-800-800-10-tanh-fa-B1-s0-")
-    assert ex.RunConfig.from_dict(json.loads(json.dumps(a.as_dict()))) == a
-    assert ex.configs("exp4", lr=0.002)[0].run_id != a.run_id
-    assert ex.configs("exp4", protocol="quick")[0].run_id != a.run_id
+    assert grid.RunConfig.from_dict(json.loads(json.dumps(a.as_dict()))) == a
+    assert grid.configs("exp4", lr=0.002)[0].run_id != a.run_id
+    assert grid.configs("exp4", protocol="quick")[0].run_id != a.run_id
 
 
 # ---------------------------------------------------------------------------------------------- end to end
@@ -166,7 +167,7 @@ def _fake(res, cfg, final, train=0.0, diverged=None):
 
 
 def _cfg(experiment, rule, seed=0, act="tanh", width=200, family="uniform"):
-    for c in ex.configs(experiment, seeds=(seed,)):
+    for c in grid.configs(experiment, seeds=(seed,)):
         if c.rule == rule and c.activation == act and c.sizes[1] == width and c.family == family:
             return c
     raise AssertionError("no such config")
@@ -179,7 +180,7 @@ def test_report_on_synthetic_results(tmp_path):
     _fake(res, _cfg("exp1", "s2"), None, diverged="training diverged at epoch 1")
     _fake(res, _cfg("exp4", "dfa", width=800, family="B4"), 2.54, train=0.0)
     _fake(res, _cfg("baselines", "bp"), 1.5)
-    _fake(res, ex.configs("exp1", lr=0.01)[0], 9.0)  # stale: other protocol settings, never mixed in
+    _fake(res, grid.configs("exp1", lr=0.01)[0], 9.0)  # stale: other protocol settings, never mixed in
     (res / "full" / "exp1" / "garbage.json").write_text("{not json")
     (res / "full" / "exp1" / "nokeys.json").write_text('{"run_id": "nokeys"}')
     warnings = []
@@ -248,11 +249,11 @@ def test_bad_cli_inputs_give_one_line(capsys, tmp_path, argv, message):
 
 def test_bad_api_inputs():
     with pytest.raises(FaLabError, match="valid choices: full, quick"):
-        ex.configs("exp1", protocol="fast")
+        grid.configs("exp1", protocol="fast")
     with pytest.raises(FaLabError, match="unknown auto-encoder activation 'gelu'; valid choices: tanh, sigmoid, relu"):
-        ex.configs("exp3", ae_activation="gelu")
+        grid.configs("exp3", ae_activation="gelu")
     with pytest.raises(FaLabError, match="unknown protocol settings"):
-        ex.configs("exp1", momentum=0.9)
+        grid.configs("exp1", momentum=0.9)
     with pytest.raises(FaLabError, match="jobs must be a positive integer"):
         replicate("exp1", jobs=0)
     with pytest.raises(FaLabError, match="valid choices: full, quick"):
@@ -261,7 +262,7 @@ def test_bad_api_inputs():
 
 def test_malformed_result_is_redone_by_the_runner(tiny, tmp_path, capsys):
     res = tmp_path / "r"
-    cfg = ex.configs("exp1", protocol="quick")[0]
+    cfg = grid.configs("exp1", protocol="quick")[0]
     path = rs.run_path(res, "quick", "exp1", cfg.run_id)
     path.parent.mkdir(parents=True)
     path.write_text('{"truncated": ')

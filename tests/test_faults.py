@@ -22,6 +22,7 @@ import pytest
 
 import fa_lab.replication.claims as cl
 import fa_lab.replication.experiments as ex
+import fa_lab.replication.grid as grid
 import fa_lab.replication.results as rs
 import fa_lab.replication.safekeeping as safe
 from fa_lab.cli import main
@@ -95,7 +96,7 @@ def _one_line(capsys, argv, rc=2):
 
 
 def _runs(names=("exp1", "baselines")):
-    return sorted(r.run_id for r in ex.configs(list(names), "quick"))
+    return sorted(r.run_id for r in grid.configs(list(names), "quick"))
 
 
 def _leftovers(res):
@@ -226,7 +227,7 @@ def test_heartbeat_keeps_a_claim_alive(tmp_path):
 
 def test_stale_claim_is_redone_and_a_live_one_is_left_alone(tiny, fits, tmp_path, capsys):
     res = tmp_path / "r"
-    cfgs = ex.configs("exp1", "quick")
+    cfgs = grid.configs("exp1", "quick")
     _claim(cl.claim_path(res, cfgs[0]), pid=_dead_pid())
     _claim(cl.claim_path(res, cfgs[1]), host="elsewhere", pid=1)
     assert replicate("exp1", quick=True, results_dir=res, progress=False, dry_run=True) == 0
@@ -450,7 +451,7 @@ def test_done_in_counts_from_the_start_of_the_group(tiny, tmp_path, capsys):
     the group was queued."""
     from fa_lab.replication.runner import _Report, run_group
 
-    cfgs = ex.configs("exp1", "quick")
+    cfgs = grid.configs("exp1", "quick")
     before = time.time()
     started, out = run_group([c.as_dict() for c in cfgs], tmp_path, progress=False)
     assert before <= started <= time.time() and [o[0] for o in out] == [c.run_id for c in cfgs]

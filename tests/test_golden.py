@@ -98,7 +98,7 @@ def test_training_is_unchanged(name, now):
 
 def test_committed_results_keep_loading_under_their_ids():
     """Every committed result reads back, and its config still hashes to its run id (so it is not rerun)."""
-    from fa_lab.replication.experiments import RunConfig
+    from fa_lab.replication.grid import RunConfig
     from fa_lab.replication.results import load_results
 
     root = Path(__file__).resolve().parent.parent / "results"

@@ -7,11 +7,11 @@ import math
 import pytest
 
 from fa_lab.core.errors import FaLabError
-from fa_lab.replication import experiments as ex
+from fa_lab.replication import grid
 from fa_lab.replication import results as rs
 from fa_lab.replication.report import report
 
-CFG = next(c for c in ex.configs("exp1") if c.rule == "s1" and c.sizes[1] == 200 and c.activation == "tanh")
+CFG = next(c for c in grid.configs("exp1") if c.rule == "s1" and c.sizes[1] == 200 and c.activation == "tanh")
 
 
 def _record(**changes):

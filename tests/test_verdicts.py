@@ -3,6 +3,7 @@
 import pytest
 
 from fa_lab.replication import experiments as ex
+from fa_lab.replication import grid
 from fa_lab.replication.results import Stats, ours
 from fa_lab.replication.verdicts import cell_verdict, claims
 
@@ -100,7 +101,7 @@ def test_variants_are_named_runs_beside_the_faithful_ones(tmp_path):
     from fa_lab.replication import results as rs
     from fa_lab.replication.report import report
 
-    runs = ex.configs("variants")
+    runs = grid.configs("variants")
     assert {r.experiment for r in runs} == set(ex.VARIANTS) and len(runs) == 8 + 2 + 4 + 5 + 6 + 6
     sd = [r for r in runs if r.experiment == "exp4-sd0.1"]
     assert {r.family for r in sd} == {"B1", "B3", "B6", "B7"} and all(dict(r.feedback_params) == {"sd": 0.1} for r in sd)
@@ -116,9 +117,9 @@ def test_variants_are_named_runs_beside_the_faithful_ones(tmp_path):
         (f"{e}-relu-fb0.03", n, rule, e == "exp2") for e in ("exp1", "exp2") for n in ex.WIDTHS for rule in ("s2", "s3")}
     assert all(r.activation == "relu" and dict(r.feedback_params) == {"hidden_scale": 0.03} for r in relu)
     assert relu[0].cell[2] == "s2" and ex.VARIANTS["exp2-relu-fb0.03"].aux  # Table 3 implies the aux errors
-    assert not {r.run_id for r in runs} & {r.run_id for r in ex.configs("all")}
-    assert ex.expand(["all"]) == list(ex.EXPERIMENTS)  # 'all' is the paper's grid, variants are asked for by name
-    faithful = next(c for c in ex.configs("exp4") if c.rule == "dfa" and c.family == "B1")
+    assert not {r.run_id for r in runs} & {r.run_id for r in grid.configs("all")}
+    assert grid.expand(["all"]) == list(ex.EXPERIMENTS)  # 'all' is the paper's grid, variants are asked for by name
+    faithful = next(c for c in grid.configs("exp4") if c.rule == "dfa" and c.family == "B1")
     variant = next(c for c in sd if c.rule == "dfa" and c.family == "B1")
     long = next(c for c in runs if c.experiment == "exp3-300ep")
     relu_s3 = next(c for c in relu if c.experiment == "exp2-relu-fb0.03" and c.rule == "s3" and c.sizes[1] == 800)
@@ -142,10 +143,10 @@ def test_deep_experiment_keeps_aux_and_output_error_apart(tmp_path):
     from fa_lab.replication import results as rs
     from fa_lab.replication.report import report
 
-    runs = ex.configs("deep")
+    runs = grid.configs("deep")
     assert len(runs) == 2 * (3 + 3 + 3) and {r.sizes[1:-1] for r in runs} == {(400,) * 4, (240,) * 7}
     s1 = [r for r in runs if r.rule == "s1" and r.sizes[1] == 400]
-    assert len({r.cell for r in s1}) == 2 and ex.configs("exp2")[0].cell[2] == "s1"
+    assert len({r.cell for r in s1}) == 2 and grid.configs("exp2")[0].cell[2] == "s1"
     for cfg, err in zip(s1, (2.5, 2.1)):
         rs.atomic_write_json(rs.run_path(tmp_path, "full", "deep", cfg.run_id),
                              {"run_id": cfg.run_id, "config": cfg.as_dict(), "test_error": [err], "train_error": [0.0],
@@ -168,19 +169,19 @@ def test_training_error_claim_counts_the_papers_runs_only():
 
 
 def test_relatives_experiment_runs_sign_kp_and_dkp_on_the_headline_net():
-    runs = ex.configs("relatives", seeds=(0, 1))
+    runs = grid.configs("relatives", seeds=(0, 1))
     assert [(r.rule, r.aux) for r in runs[:4]] == [("sign", False), ("kp", False), ("dkp", False), ("dkp", True)]
     assert len(runs) == 8 and {r.sizes for r in runs} == {(784, 800, 800, 10)}
-    assert ex.expand("beyond") == ["deep", "relatives"]
+    assert grid.expand("beyond") == ["deep", "relatives"]
 
 
 def test_relatives_table_sits_beside_the_baselines_of_the_same_net(tmp_path):
     from fa_lab.replication import results as rs
     from fa_lab.replication.report import report
 
-    base = next(c for c in ex.configs("baselines") if c.sizes == (784, 800, 800, 10) and c.activation == "tanh"
+    base = next(c for c in grid.configs("baselines") if c.sizes == (784, 800, 800, 10) and c.activation == "tanh"
                 and c.rule == "fa")
-    kp = next(c for c in ex.configs("relatives") if c.rule == "kp")
+    kp = next(c for c in grid.configs("relatives") if c.rule == "kp")
     for cfg, err in ((base, 1.9), (kp, 1.8)):
         rs.atomic_write_json(rs.run_path(tmp_path, "full", cfg.experiment, cfg.run_id),
                              {"run_id": cfg.run_id, "config": cfg.as_dict(), "test_error": [err], "train_error": [0.0],
@@ -194,13 +195,13 @@ def test_relatives_table_sits_beside_the_baselines_of_the_same_net(tmp_path):
 def test_a_rules_weight_decay_is_part_of_its_run_id():
     from dataclasses import replace
 
-    kp = next(c for c in ex.configs("relatives") if c.rule == "kp")
+    kp = next(c for c in grid.configs("relatives") if c.rule == "kp")
     from fa_lab.core.rules import KP_DECAY
     assert kp.weight_decay == KP_DECAY and kp.as_dict()["weight_decay"] == KP_DECAY
     assert replace(kp, weight_decay=0.1).run_id != kp.run_id  # a changed λ is a new run, never "already done"
     assert kp.build().rule.weight_decay == KP_DECAY and replace(kp, weight_decay=0.5).build().rule.weight_decay == 0.5
-    paper_run = ex.configs("exp1")[0]  # no decay: the field stays out of the dict, so older ids stay valid
-    assert "weight_decay" not in paper_run.as_dict() and ex.RunConfig.from_dict(paper_run.as_dict()) == paper_run
+    paper_run = grid.configs("exp1")[0]  # no decay: the field stays out of the dict, so older ids stay valid
+    assert "weight_decay" not in paper_run.as_dict() and grid.RunConfig.from_dict(paper_run.as_dict()) == paper_run
 
 
 def test_the_papers_claims_are_tested_on_the_deep_nets(tmp_path):
@@ -208,8 +209,8 @@ def test_the_papers_claims_are_tested_on_the_deep_nets(tmp_path):
     from fa_lab.replication.beyond import depth_claims
     from fa_lab.replication.report import report
 
-    runs = {(c.cell[1], c.rule, c.aux): c for c in ex.configs("deep")}
-    net = ex.configs("deep")[0].cell[1]
+    runs = {(c.cell[1], c.rule, c.aux): c for c in grid.configs("deep")}
+    net = grid.configs("deep")[0].cell[1]
     # on one net: s1 (aux) best but for BP; aux helps s1, s2, hurts s3; worst strategy 0.5 points off DFA
     means = {("bp", False): 1.5, ("fa", False): 2.6, ("dfa", False): 2.2, ("s1", False): 2.3, ("s2", False): 2.7,
              ("s3", False): 2.4, ("s1", True): 1.9, ("s2", True): 2.0, ("s3", True): 2.5}

@@ -11,6 +11,7 @@ three of the paper's claims past two hidden layers (:func:`depth_claims`), with 
 from __future__ import annotations
 
 from . import experiments as ex
+from . import grid
 from .results import md_table, ours
 from .verdicts import TOLERANCE, claims_table, mean_of, share
 
@@ -26,7 +27,7 @@ def _section(name, stats) -> str:
 def deep_table(stats) -> str:
     """One row per deep net, one column per rule the ``deep`` experiment runs (output error first, then the
     strategies with auxiliary errors)."""
-    runs = sorted(ex.configs("deep"), key=lambda c: c.aux)  # stable: each group keeps the experiment's order
+    runs = sorted(grid.configs("deep"), key=lambda c: c.aux)  # stable: each group keeps the experiment's order
     nets, methods = (list(dict.fromkeys(c.cell[k] for c in runs)) for k in (1, 2))
     return md_table(["Model"] + methods, [[net] + [ours(stats.get(("deep", net, m))) for m in methods] for net in nets])
 
@@ -35,7 +36,7 @@ def relatives_table(stats) -> str:
     """One row (2x800 tanh): the baselines' BP, FA and DFA, then every rule the ``relatives`` experiment runs."""
     net = ex.net_label(ex.RELATIVES_SIZES, "tanh")
     cells = [("baselines", net, r) for r in ex.BASELINE_RULES]
-    cells += list(dict.fromkeys(c.cell for c in ex.configs("relatives")))
+    cells += list(dict.fromkeys(c.cell for c in grid.configs("relatives")))
     return md_table(["Model"] + [f"{m} ({e})" if e == "baselines" else m for e, _, m in cells],
                     [[net] + [ours(stats.get(c)) for c in cells]])
 
@@ -46,7 +47,7 @@ TABLES = {"deep": deep_table, "relatives": relatives_table}
 def _deep_cells():
     """{net: {(rule, aux): cell}} for the runs of ``deep``, read off its configurations."""
     nets = {}
-    for c in ex.configs("deep"):
+    for c in grid.configs("deep"):
         nets.setdefault(c.cell[1], {})[(c.rule, c.aux)] = c.cell
     return nets
 

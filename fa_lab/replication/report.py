@@ -25,6 +25,7 @@ from ..core.errors import FaLabError, choose
 from ..core.rules import label
 from . import angles, beyond, deviations
 from . import experiments as ex
+from . import grid
 from . import paper
 from . import results as rs
 from .results import md_table, ours
@@ -155,7 +156,7 @@ def settings_text(protocol, records=()) -> str:
         vals = {k: sorted({getattr(r.config, k) for r in records}, key=str) for k in keys}
         s = {k: v[0] if len(v) == 1 else "/".join(map(str, v)) for k, v in vals.items()}
     else:
-        s = ex.protocol_settings(protocol)
+        s = grid.protocol_settings(protocol)
     data = "all 60 000 / 10 000" if s["n_train"] is None else f"first {s['n_train']} / {s['n_test'] or 'all'}"
     return (f"{s['epochs']} epochs, batch size {s['batch_size']}, lr {s['lr']} on the summed batch update, "
             f"MNIST train/test examples: {data}")
@@ -163,10 +164,10 @@ def settings_text(protocol, records=()) -> str:
 
 def progress_line(records, protocol, rows, seeds=(0, 1, 2)) -> str:
     """How much of the grid is done: runs of the paper's grid for the seeds, and cells with every seed."""
-    grid = {c.run_id for c in ex.configs("all", protocol, seeds)}
-    done = grid & {r.run_id for r in records}
+    runs = {c.run_id for c in grid.configs("all", protocol, seeds)}
+    done = runs & {r.run_id for r in records}
     complete = sum(1 for r in rows if int(r["n_seeds"] or 0) + int(r["n_diverged"] or 0) >= len(seeds))
-    return (f"Progress: {len(done)} of the {len(grid)} runs of the grid ({len(grid) // len(seeds)} runs × seeds "
+    return (f"Progress: {len(done)} of the {len(runs)} runs of the grid ({len(runs) // len(seeds)} runs × seeds "
             f"{', '.join(map(str, seeds))}) are done; {complete} of {len(rows)} paper cells have all {len(seeds)} seeds.")
 
 
@@ -195,7 +196,7 @@ def markdown(records, stats, rows, warnings, protocol, results_dir, md_path, fig
     diffs = [float(r["delta"]) for r in filled]
     counts = {v: sum(r["verdict"] == v for r in rows) for v in ("yes", "partial", "no")}
     all_diverged = sum(1 for r in rows if r["n_diverged"] and not r["ours_mean"])
-    full = ex.protocol_settings("full")
+    full = grid.protocol_settings("full")
     classifiers = [r for r in records if r.config.head == "softmax" and not r.diverged]
     base = results_dir if protocol == "full" else results_dir / "quick"
     fields = dict(

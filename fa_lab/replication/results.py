@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .experiments import RunConfig, protocol_settings
+from .grid import RunConfig, protocol_settings
 
 SCHEMA = 1
 PROTOCOLS = ("full", "quick")

@@ -31,6 +31,7 @@ import numpy as np
 from . import claims as cl
 from . import executors as xs
 from . import experiments as ex
+from . import grid
 from . import results as rs
 from . import safekeeping as safe
 from .provenance import device_facts, environment
@@ -70,7 +71,7 @@ def run_group(config_dicts, results_dir, device="auto", threads=None, progress=T
 
     if threads:
         torch.set_num_threads(threads)
-    cfgs = [ex.RunConfig.from_dict(d) for d in config_dicts]
+    cfgs = [grid.RunConfig.from_dict(d) for d in config_dicts]
     ref = cfgs[0]
     device = resolve_device(device)
     full = load_mnist(device=device)
@@ -119,7 +120,7 @@ def train_group(config_dicts, label="", *, results_dir, device="auto", threads=N
     in one pass, write their results, release the claims. Returns ``{"started", "results", "skipped", "error"}``:
     :func:`run_group`'s start time and list, ``{run_id: why}`` for the runs left to others, and why no run
     could be claimed (None when claiming worked)."""
-    cfgs = [ex.RunConfig.from_dict(d) for d in config_dicts]
+    cfgs = [grid.RunConfig.from_dict(d) for d in config_dicts]
     claims, mine, skipped, error = cl.Claims(claim_timeout), [], {}, None
     try:
         for c in cfgs:
@@ -163,7 +164,7 @@ def plan(names, protocol="full", seeds=(0,), results_dir=rs.DEFAULT_DIR, ae_acti
     """Plan a replicate call. Malformed result files are reported and redone; runs claimed by live runners are
     left to them. With ``tidy`` (not for ``--dry-run``): rescued results are put back, and leftovers of killed
     runners (stale claims, temporary files) are removed."""
-    runs = ex.configs(names, protocol, seeds, ae_activation, **overrides)
+    runs = grid.configs(names, protocol, seeds, ae_activation, **overrides)
     live = {}
     for folder in sorted({rs.run_path(results_dir, r.protocol, r.experiment, "x").parent for r in runs}):
         live.update(cl.scan(folder, claim_timeout, tidy))
@@ -177,7 +178,7 @@ def plan(names, protocol="full", seeds=(0,), results_dir=rs.DEFAULT_DIR, ae_acti
             busy[r.run_id] = live[r.run_id]
         else:
             todo.append(r)
-    return Plan(runs, ex.group(todo, max_group_size), busy)
+    return Plan(runs, grid.group(todo, max_group_size), busy)
 
 
 def _check(jobs, max_groups, max_group_size, device, executor, claim_timeout):
@@ -212,7 +213,7 @@ def replicate(names="all", quick=False, seeds=(0,), jobs=1, results_dir=rs.DEFAU
     groups = p.groups[:max_groups] if max_groups else p.groups
     n_missing, n_todo = sum(map(len, p.groups)), sum(map(len, groups))
     busy = f"{len(p.busy)} in progress elsewhere, " if p.busy else ""
-    print(f"replicate {','.join(ex.expand(names))} [{protocol}] seeds {','.join(map(str, seeds))}: {len(p.runs)} "
+    print(f"replicate {','.join(grid.expand(names))} [{protocol}] seeds {','.join(map(str, seeds))}: {len(p.runs)} "
           f"runs, {len(p.runs) - n_missing - len(p.busy)} already done, {busy}{n_todo} to run now in {len(groups)} "
           f"lockstep groups -> {Path(results_dir) / protocol}", flush=True)
     if dry_run:

@@ -29,7 +29,7 @@ from ..core.nets import ACTIVATIONS
 from ..core.rules import PRESETS
 from ..core.train import BATCH_SIZE, LR
 from ..replication import paper
-from ..replication.experiments import (BEYOND, DEEP_SIZES, EXPERIMENTS, LIVE, LIVE_AUTOENCODER, PAPER_DEPTH, VARIANTS,
+from ..replication.experiments import (BEYOND, DEEP_SIZES, EXPERIMENTS, LIVE, LIVE_AUTOENCODER, PAPER_DEPTH, RELU_SCALE,
                                        WIDTHS, net_label)
 from . import live, plots
 
@@ -38,9 +38,6 @@ STATIC_NOTE = ("<small><i>Run trains only in a live Jupyter kernel: on this stat
 STYLE = {"description_width": "120px"}
 LAYOUT = W.Layout(width="320px")
 MAX_DEPTH = 8  # the hidden-layers slider's end
-# the scale of the feedback between hidden layers that the relu variants of Experiments 1 and 2 take
-RELU_SCALE = next(dict(v.feedback_params)["hidden_scale"] for v in VARIANTS.values()
-                  if "hidden_scale" in dict(v.feedback_params))
 HIDDEN_SCALE_LABEL = "B̃, B̄ scale ×"  # the control's name, as chapters 7 and 8 quote it
 HIDDEN_SCALES = [("1 (paper)", 1.0), ("0.3", 0.3), ("0.1", 0.1), (f"{RELU_SCALE} (relu variant)", RELU_SCALE),
                  ("0 (off)", 0.0)]

@@ -67,13 +67,13 @@ def api_reference():
     from IPython.display import Markdown
 
     import fa_lab
-    from fa_lab.replication import experiments, results
+    from fa_lab.replication import experiments, grid, results
     from fa_lab.teaching import beyond_exercises, book, exercises, panel, plots, schematics
 
     parts = [section(fa_lab, title="fa_lab"),
              section(fa_lab.Model, [n for n in vars(fa_lab.Model) if not n.startswith("_")], "fa_lab.Model"),
              section(fa_lab.Rule, ["order", "needs", "learned", "aux", "with_error", "describe"], "fa_lab.Rule"),
-             section(experiments, ["configs", "RunConfig", "expand", "net_label"]),
+             section(grid, ["configs", "RunConfig", "expand"]), section(experiments, ["net_label", "classifiers"]),
              section(results, ["load_results", "select", "summarize", "Record"]),
              section(book), section(panel, ["Panel"]), section(plots, ["curves", "families", "reconstructions",
                                                                       "weights", "show_reconstructions",
