@@ -125,6 +125,9 @@ def add_replicate(sub):
     p.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
     p.add_argument("--jobs", default="1", help="lockstep groups trained in parallel processes, at most one per CPU "
                                                "(default: 1)")
+    p.add_argument("--threads", default=None, metavar="N",
+                   help="torch threads per job (default: the CPUs divided among the jobs); set it when other "
+                        "runners share the machine, so that all their threads add up to its cores")
     p.add_argument("--results", default=DEFAULT_DIR, help=f"results folder (default: {DEFAULT_DIR})")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--ae-activation", default=ex.AE_ACTIVATION, metavar="{" + ",".join(ACTIVATIONS) + "}",
@@ -169,13 +172,14 @@ def run_replicate(args):
     from .replication.runner import replicate
 
     optional = {k: None if v is None else _positive(f"--{k.replace('_', '-')}")(v)
-                for k, v in (("max_groups", args.max_groups), ("max_group_size", args.max_group_size))}
+                for k, v in (("max_groups", args.max_groups), ("max_group_size", args.max_group_size),
+                             ("threads", args.threads))}
     try:
         replicate(expand(args.experiments), args.quick, parse_seeds(args.seeds), _positive("--jobs")(args.jobs),
                   args.results, args.device, not args.no_progress, args.ae_activation, optional["max_groups"],
                   args.dry_run, optional["max_group_size"], executor=args.executor,
                   claim_timeout=_positive("--claim-timeout", float)(args.claim_timeout),
-                  submitit=_submitit_options(args) if args.executor != "pool" else None)
+                  submitit=_submitit_options(args) if args.executor != "pool" else None, threads=optional["threads"])
     except Terminated:
         print("fa_lab: terminated", file=sys.stderr)
         return 143

@@ -446,6 +446,20 @@ def test_jobs_are_capped_at_the_cpu_count(tiny, tmp_path, capsys, monkeypatch):
     assert "fa_lab: note: --jobs 64 is more than the 2 CPUs here; using --jobs 2" in capsys.readouterr().err
 
 
+def test_threads_set_each_jobs_torch_threads(tiny, tmp_path, monkeypatch):
+    import fa_lab.replication.executors as xs
+
+    seen = []
+    monkeypatch.setattr(xs, "run_inline", lambda task, groups, report: seen.append(task.keywords["threads"]))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    replicate("exp1", quick=True, jobs=1, results_dir=tmp_path, progress=False, max_group_size=1)
+    replicate("exp1", quick=True, jobs=1, results_dir=tmp_path, progress=False, max_group_size=1, threads=1)
+    assert seen == [None, 1]  # one job takes every thread unless told, e.g. beside another runner
+    p = subprocess.run([sys.executable, "-m", "fa_lab", "replicate", "exp1", "--quick", "--threads", "0",
+                        "--results", str(tmp_path)], capture_output=True, text=True)
+    assert p.returncode == 2 and "--threads must be a positive integer" in p.stderr and "Traceback" not in p.stderr
+
+
 def test_done_in_counts_from_the_start_of_the_group(tiny, tmp_path, capsys):
     """'done in' is measured from when the worker starts the group (run_group returns that time), not from when
     the group was queued."""

@@ -12,7 +12,7 @@
   rescued and put back by the next run (:mod:`~fa_lab.replication.safekeeping`). The runner then starts no
   new group, lets the groups in flight finish, and stops with one line saying where the results are.
 - ``--jobs N`` runs N lockstep groups in parallel processes (at most one per CPU), splitting the CPU threads
-  between them; ``--executor local|slurm`` submits the groups through submitit
+  between them (``--threads`` sets each job's torch threads instead, e.g. when other runners share the machine); ``--executor local|slurm`` submits the groups through submitit
   (:mod:`~fa_lab.replication.executors`). Killing the runner (Ctrl-C, ``kill``, even ``kill -9``) stops its
   workers too.
 """
@@ -202,11 +202,14 @@ def _check(jobs, max_groups, max_group_size, device, executor, claim_timeout):
 
 def replicate(names="all", quick=False, seeds=(0,), jobs=1, results_dir=rs.DEFAULT_DIR, device="auto",
               progress=True, ae_activation=ex.AE_ACTIVATION, max_groups=None, dry_run=False, max_group_size=None,
-              *, executor="pool", claim_timeout=cl.CLAIM_TIMEOUT, submitit=None, **overrides):
+              *, executor="pool", claim_timeout=cl.CLAIM_TIMEOUT, submitit=None, threads=None, **overrides):
     """Run every missing run of ``names``; returns the number of runs written (0 for a dry run or a Slurm
     submission). ``executor``: pool (this process, or ``jobs`` processes), local or slurm (submitit; options
-    in ``submitit``: see :func:`~fa_lab.replication.executors.make_submitit`). See the module docstring."""
+    in ``submitit``: see :func:`~fa_lab.replication.executors.make_submitit`). ``threads``: torch threads per job
+    (default: the CPUs divided among the jobs; all of them for one job in this process). See the module docstring."""
     jobs = _check(jobs, max_groups, max_group_size, device, executor, claim_timeout)
+    if threads is not None:
+        positive("threads", threads)
     protocol = "quick" if quick else "full"
     p = plan(names, protocol, seeds, results_dir, ae_activation, max_group_size, claim_timeout, not dry_run,
              **overrides)
@@ -225,7 +228,7 @@ def replicate(names="all", quick=False, seeds=(0,), jobs=1, results_dir=rs.DEFAU
     if not groups:
         return 0
     safe.check_writable({rs.run_path(results_dir, c.protocol, c.experiment, c.run_id).parent for g in groups for c in g})
-    threads = (submitit or {}).get("cpus") if executor == "slurm" else \
+    threads = (submitit or {}).get("cpus") if executor == "slurm" else threads if threads is not None else \
         None if executor == "pool" and jobs == 1 else max(1, (os.cpu_count() or 1) // jobs)
     task = functools.partial(train_group, results_dir=str(results_dir), device=device, threads=threads,
                              progress=progress and executor == "pool" and jobs == 1, env=environment(),
