@@ -128,6 +128,11 @@ def _ranked(stats, experiment, net):
     return None if None in means.values() else sorted(means.items(), key=lambda kv: kv[1])
 
 
+def _ranking(ranked) -> str:
+    """'bp 3.701, s1 5.382, …': a ranking of auto-encoder rules as text."""
+    return ", ".join(f"{r} {v:.3f}" for r, v in ranked)
+
+
 def _auto_encoder_rank(stats, rule, best, text):
     """A claim on the ranking of the auto-encoder rules, checked on each net of Experiment 3; the ranking of a
     variant of Experiment 3 (e.g. 300 epochs) is shown beside it, and never counted."""
@@ -138,8 +143,8 @@ def _auto_encoder_rank(stats, rule, best, text):
         if ranked is None:
             continue
         agree += ranked[0 if best else -1][0] == rule
-        rows.append(f"{net}: " + ", ".join(f"{r} {v:.3f}" for r, v in ranked) + "".join(
-            f" (variant {name}: " + ", ".join(f"{r} {v:.3f}" for r, v in other) + ")"
+        rows.append(f"{net}: {_ranking(ranked)}" + "".join(
+            f" (variant {name}: {_ranking(other)})"
             for name, v in ex.VARIANTS.items() if v.variant_of == "exp3" and (other := _ranked(stats, name, net))))
     return share(agree, len(rows), text, "; ".join(rows), ("exp3",))
 
