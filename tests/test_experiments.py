@@ -196,6 +196,7 @@ def test_report_on_synthetic_results(tmp_path):
     s1 = rows["2", "2x200 Tanh", "s1"]
     assert (s1["paper"], s1["ours_mean"], s1["ours_sd"], s1["n_seeds"], s1["train_error_final"]) == \
         ("2.32", "2.2000", "0.2000", "3", "0.0050")
+    assert s1["ran_on"].startswith("0 cpu") and s1["ran_on"].count(";") == 2  # where each of the 3 seeds ran
     s2 = rows["2", "2x200 Tanh", "s2"]  # its one seed diverged: run, no mean, and no reproduction
     assert (s2["ours_mean"], s2["n_seeds"], s2["n_diverged"], s2["verdict"]) == ("", "", "1", "no")
     assert rows["4", "2x800 Tanh", "dfa-B4"]["ours_mean"] == "2.5400"

@@ -33,13 +33,20 @@ from .verdicts import PARTIAL, TOLERANCE, claims_markdown
 from .verdicts import cell_verdict as verdict
 
 COLUMNS = ("table", "experiment", "model", "activation", "method", "paper", "ours_mean", "ours_sd", "n_seeds",
-           "n_diverged", "delta", "verdict", "train_error_final", "cause")
+           "n_diverged", "delta", "verdict", "train_error_final", "cause", "ran_on")
 TEMPLATE = Path(__file__).with_name("REPLICATION.template.md")
 
 
 # ---------------------------------------------------------------------------------------------- cells
 def _num(v, digits=4):
     return "" if v is None else f"{v:.{digits}f}"
+
+
+def ran_on(records) -> str:
+    """Where each seed of a cell ran: '0 cpu (1 thread); 1 NVIDIA H200' (GPU and CPU runs differ in the last bits)."""
+    where = lambda r: r.device_name or (f"{r.device} ({r.threads} thread{'s' * (r.threads != 1)})"  # noqa: E731
+                                        if r.threads else r.device)
+    return "; ".join(f"{r.config.seed} {where(r)}" for r in sorted(records, key=lambda r: r.config.seed))
 
 
 def replication_rows(stats) -> list[dict]:
@@ -51,8 +58,10 @@ def replication_rows(stats) -> list[dict]:
         rows.append({"table": c.table, "experiment": c.experiment, "model": c.net, "activation": c.activation,
                      "method": c.method, "paper": f"{c.test_error:.2f}", "ours_mean": _num(mean),
                      "ours_sd": _num(s.sd if s else None), "n_seeds": (s.n if s else 0) or "",
-                     "n_diverged": (len(s.diverged) if s else 0) or "", "delta": _num(None if mean is None else mean - c.test_error), "verdict": verdict(s, c.test_error),
-                     "train_error_final": _num(s.train if s else None), "cause": deviations.cause_of(c, s)})
+                     "n_diverged": (len(s.diverged) if s else 0) or "",
+                     "delta": _num(None if mean is None else mean - c.test_error), "verdict": verdict(s, c.test_error),
+                     "train_error_final": _num(s.train if s else None), "cause": deviations.cause_of(c, s),
+                     "ran_on": ran_on(s.records if s else [])})
     return rows
 
 
