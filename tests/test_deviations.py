@@ -156,3 +156,22 @@ def test_the_faithful_relu_runs_that_diverged_are_listed_with_seed_and_epoch():
     assert text == "Measured on the faithful runs: 1 of their 2 diverged (Table 2 2x800 Relu s3: seed 2 in epoch 67)."
     runs[1].diverged = ""
     assert dv.evidence("relu-below", stats) == ""
+
+
+def test_the_300_epoch_auto_encoders_are_measured_from_their_curves():
+    from types import SimpleNamespace as NS
+
+    from fa_lab.replication import evidence as ev
+    from fa_lab.replication import experiments as ex
+
+    net = ex.net_label(ex.AE_SIZES[-1], ex.AE_ACTIVATION, "sigmoid")
+    run = lambda curve: NS(diverged="", config=NS(seed=0), test_error=curve)  # noqa: E731
+    bp = [2.0 - 0.003 * e for e in range(300)]   # 1.703 at epoch 100, 1.103 at 300
+    dfa = [1.2 - 0.001 * e for e in range(300)]  # 1.101 at epoch 100, 0.901 at 300
+    stats = {("exp3-300ep", net, r): Stats(c[-1], None, 1, None, [], [0], [run(c)]) for r, c in (("bp", bp), ("dfa", dfa))}
+    text = ev.FINDINGS["exp3-300ep"](stats)
+    assert "BP is at 1.703 after epoch 100, 1.403 after 200 and 1.103 after 300, near DFA's 1.101 after 100" in text
+    assert "ends at 0.901, so BP still ends behind it: 1.2 times DFA's error after 300 epochs, against 1.5" in text
+    assert "BP still falls by 0.15, DFA by 0.05" in text and text.endswith("(s1, s2, s3 are still to run.)")
+    stats[("exp3-300ep", net, "bp")].records[0].test_error = bp[:200]  # not yet 300 epochs: nothing to say
+    assert ev.FINDINGS["exp3-300ep"](stats) == ""

@@ -1,5 +1,6 @@
 """The measurements behind the causes of deviation (:mod:`.deviations`): each reads the committed runs and
 returns a paragraph of evidence for the cells one cause covers, or '' when there is nothing to measure yet.
+:data:`FINDINGS` measures what a variant shows beside its faithful runs, the same way (``measure(stats)``).
 
 A measurement is called as ``measure(stats, cells)``: ``stats`` maps (experiment, net, method) to
 :class:`~fa_lab.replication.results.Stats` (the variants' cells included), ``cells`` are the paper's cells
@@ -156,3 +157,38 @@ def width_gain(stats, cells) -> str:
             f"{mean(0):.2f} points on average and ours by {mean(1):.2f}: the paper's {more:.2f} more is to be set "
             f"against {whose} of {span(gaps)} points, {verdict}."
             + spread)
+
+
+def _curve(stats, experiment, net, rule):
+    """The mean test curve over the seeds of a cell, and its seeds; (None, []) where it has no trained run."""
+    s = stats.get((experiment, net, rule))
+    runs = [r for r in (s.records if s else []) if not r.diverged and r.test_error]
+    n = min((len(r.test_error) for r in runs), default=0)
+    curve = [sum(r.test_error[i] for r in runs) / len(runs) for i in range(n)] if runs else None
+    return curve, sorted(r.config.seed for r in runs)
+
+
+def ae_longer(stats, variant="exp3-300ep") -> str:
+    """What 300 epochs show on 784-800-800-784 (``exp3-300ep``): BP at epochs 100, 200, 300 against DFA's 100- and
+    300-epoch numbers (does BP catch up, as ``scripts/ae_rate.py`` predicts, near DFA's 100-epoch number?), how fast
+    each still falls over the last 50 epochs, and where the other rules end."""
+    net = ex.net_label(ex.AE_SIZES[-1], ex.AE_ACTIVATION, "sigmoid")
+    (b, seeds), (d, _) = (_curve(stats, variant, net, r) for r in ("bp", "dfa"))
+    if not b or not d or len(b) < 300 or len(d) < 300:
+        return ""
+    near = "near" if abs(b[299] - d[99]) <= 0.1 * d[99] else "above" if b[299] > d[99] else "below"
+    behind = (f"DFA gains from the extra epochs too and ends at {d[299]:.3f}, so BP still ends behind it: "
+              f"{b[299] / d[299]:.1f} times DFA's error after 300 epochs, against {b[99] / d[99]:.1f} after 100"
+              if b[299] > d[299] else f"BP ends below DFA ({d[299]:.3f})")
+    rest = {r: _curve(stats, variant, net, r)[0] for r in ex.AE_RULES if r not in ("bp", "dfa")}
+    ended = ", ".join(f"{r} {c[-1]:.3f}" for r, c in rest.items() if c)
+    todo = [r for r, c in rest.items() if not c]
+    return (f"Measured on the variant's runs (seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}; mean test "
+            f"‖x − x̂‖² per image): BP is at {b[99]:.3f} after epoch 100, {b[199]:.3f} after 200 and {b[299]:.3f} "
+            f"after 300, {near} DFA's {d[99]:.3f} after 100. {behind}. Over the last 50 epochs BP still falls by "
+            f"{b[249] - b[299]:.2f}, DFA by {d[249] - d[299]:.2f}."
+            + (f" After 300 epochs: {ended}." if ended else "")
+            + (f" ({', '.join(todo)} {'is' if len(todo) == 1 else 'are'} still to run.)" if todo else ""))
+
+
+FINDINGS = {"exp3-300ep": ae_longer}  # variant -> what its runs show beside the faithful ones

@@ -24,6 +24,7 @@ from ..core import feedback
 from ..core.errors import FaLabError, choose
 from ..core.rules import label
 from . import angles, beyond, deviations
+from . import evidence as ev
 from . import experiments as ex
 from . import grid
 from . import paper
@@ -138,7 +139,8 @@ def table_variant(stats, variant) -> str:
 def variant_body(stats, name) -> str:
     """A variant's table beside the faithful runs, or how to run it where it has no runs yet."""
     if any(k[0] == name for k in stats):
-        return table_variant(stats, name)
+        finding = ev.FINDINGS[name](stats) if name in ev.FINDINGS else ""
+        return table_variant(stats, name) + (f"\n{finding}\n" if finding else "")
     return f"*Not yet run* (`python -m fa_lab replicate {name}`).\n"
 
 
