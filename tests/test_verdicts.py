@@ -60,6 +60,16 @@ def test_claim_s1_aux_best_and_aux_beats_output():
     assert "ranks 2 of the 3" in out["s1 with auxiliary errors is best on 2x800 tanh"].evidence
 
 
+def test_claim_s1_aux_best_is_partial_when_its_lead_is_within_the_seed_spread():
+    best = "s1 with auxiliary errors is best on 2x800 tanh"
+    stats = {("exp2", T800, "s1"): st(1.74, sd=0.06, n=3), ("baselines", T800, "fa"): st(1.76, sd=0.03, n=3)}
+    claim = _by_text(stats)[best]
+    assert claim.verdict == "partial"
+    assert "ranks 1 of the 2 methods run so far, but only 0.02 ahead of fa, less than one seed sd (0.06)" in claim.evidence
+    stats[("baselines", T800, "fa")] = st(1.84, sd=0.03, n=3)  # a lead larger than either sd settles it
+    assert _by_text(stats)[best].verdict == "yes" and "but only" not in _by_text(stats)[best].evidence
+
+
 def test_claim_fa_far_worse_than_dfa_counts_families():
     stats = {("exp4", T800, f"{r}-{f}"): st(v) for f, (fa, dfa) in {"B1": (4.6, 2.2), "B2": (2.5, 2.3)}.items()
              for r, v in (("fa", fa), ("dfa", dfa))}
