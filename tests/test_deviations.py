@@ -141,6 +141,8 @@ def test_relu_variant_runs_that_still_diverge_are_reported():
     s3 = _cell("exp2", dv.RELU_800, "s3")
     stats = {s3.key: _stats(None, None, diverged=["x"]), ("exp2-relu-fb0.03", dv.RELU_800, "s3"): _stats(None, None, diverged=["y"])}
     assert dv.evidence("relu-below", stats).endswith(": 1 run still diverged.")
+    stats[("exp2-relu-fb0.03", dv.RELU_800, "s3")] = _stats(s3.test_error - 1.0, diverged=["y"])  # off for diverging
+    assert "1 run still diverged" in dv.evidence("relu-below", stats) and "below it" not in dv.evidence("relu-below", stats)
     stats[("exp2-relu-fb0.03", dv.RELU_800, "s3")] = _stats(s3.test_error - 1.0)
     assert "every run trains" in dv.evidence("relu-below", stats) and "1 ends below it, by 1.00 points." in dv.evidence("relu-below", stats)
 
@@ -173,5 +175,7 @@ def test_the_300_epoch_auto_encoders_are_measured_from_their_curves():
     assert "BP is at 1.703 after epoch 100, 1.403 after 200 and 1.103 after 300, near DFA's 1.101 after 100" in text
     assert "ends at 0.901, so BP still ends behind it: 1.2 times DFA's error after 300 epochs, against 1.5" in text
     assert "BP still falls by 0.15, DFA by 0.05" in text and text.endswith("(s1, s2, s3 are still to run.)")
+    stats[("exp3-300ep", net, "bp")].records[0].test_error = [c - 0.5 for c in bp]  # BP overtakes DFA
+    assert "BP ends below DFA (0.901)" in ev.FINDINGS["exp3-300ep"](stats)
     stats[("exp3-300ep", net, "bp")].records[0].test_error = bp[:200]  # not yet 300 epochs: nothing to say
     assert ev.FINDINGS["exp3-300ep"](stats) == ""

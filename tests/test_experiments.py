@@ -322,3 +322,29 @@ def test_killing_the_runner_stops_its_workers(tmp_path, sig):
         if runner.poll() is None:
             runner.kill()
     assert not list(tmp_path.rglob("*.json")) and not list(tmp_path.rglob("*.tmp"))
+
+
+def test_progress_counts_a_diverged_seed_as_run_and_ran_on_names_the_device():
+    from types import SimpleNamespace as NS
+
+    from fa_lab.replication.report import progress_line, ran_on
+
+    rows = [{"n_seeds": "2", "n_diverged": "1"}, {"n_seeds": "2", "n_diverged": ""}, {"n_seeds": "", "n_diverged": "3"}]
+    assert progress_line([], "full", rows).endswith("2 of 3 paper cells have all 3 seeds.")
+    recs = [NS(config=NS(seed=2), device="cuda", device_name="NVIDIA H200", threads=1),
+            NS(config=NS(seed=0), device="cpu", device_name=None, threads=1),
+            NS(config=NS(seed=1), device="cpu", device_name=None, threads=2),
+            NS(config=NS(seed=3), device="cpu", device_name=None, threads=None)]
+    assert ran_on(recs) == "0 cpu (1 thread); 1 cpu (2 threads); 2 NVIDIA H200; 3 cpu"
+
+
+def test_a_variant_section_carries_its_measured_finding(monkeypatch):
+    from fa_lab.replication import evidence as ev
+    from fa_lab.replication.report import variant_body
+
+    stats = {("exp3-300ep", "784-800-800-784", "bp"): None}
+    monkeypatch.setitem(ev.FINDINGS, "exp3-300ep", lambda st: "Measured: BP catches up.")
+    monkeypatch.setattr("fa_lab.replication.report.table_variant", lambda st, name: "| table |\n")
+    assert variant_body(stats, "exp3-300ep") == "| table |\n\nMeasured: BP catches up.\n"
+    monkeypatch.setitem(ev.FINDINGS, "exp3-300ep", lambda st: "")
+    assert variant_body(stats, "exp3-300ep") == "| table |\n"

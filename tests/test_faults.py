@@ -455,9 +455,16 @@ def test_threads_set_each_jobs_torch_threads(tiny, tmp_path, monkeypatch):
     replicate("exp1", quick=True, jobs=1, results_dir=tmp_path, progress=False, max_group_size=1)
     replicate("exp1", quick=True, jobs=1, results_dir=tmp_path, progress=False, max_group_size=1, threads=1)
     assert seen == [None, 1]  # one job takes every thread unless told, e.g. beside another runner
-    p = subprocess.run([sys.executable, "-m", "fa_lab", "replicate", "exp1", "--quick", "--threads", "0",
-                        "--results", str(tmp_path)], capture_output=True, text=True)
-    assert p.returncode == 2 and "--threads must be a positive integer" in p.stderr and "Traceback" not in p.stderr
+    import fa_lab.replication.runner as runner_module
+
+    monkeypatch.setattr(runner_module, "replicate", lambda *a, **kw: seen.append(kw["threads"]))
+    assert main(["replicate", "exp1", "--quick", "--threads", "1", "--results", str(tmp_path)]) == 0
+    assert seen == [None, 1, 1]  # the command line passes it on
+    for bad, msg in ((["--threads", "0"], "--threads must be a positive integer"),
+                     (["--threads", "2", "--executor", "slurm"], "for Slurm tasks use --slurm-cpus")):
+        p = subprocess.run([sys.executable, "-m", "fa_lab", "replicate", "exp1", "--quick", "--results", str(tmp_path),
+                            *bad], capture_output=True, text=True)
+        assert p.returncode == 2 and msg in p.stderr and "Traceback" not in p.stderr, p.stderr
 
 
 def test_done_in_counts_from_the_start_of_the_group(tiny, tmp_path, capsys):

@@ -114,9 +114,9 @@ CAUSES = (
           "about a fifth of the direct one, so the layer learns almost as with DFA. `python "
           "scripts/relu_feedback_scale.py --scale 0.03 --epochs 100 --width W` (script output, seed 0) trains relu "
           "s3 (aux) to 1.90, 1.98 and 2.10 % on 2x800, 2x400 and 2x200 (paper 2.13, 2.32, 2.67; on 2x800 its first "
-          "epochs still jump: 21, 10, 20 and 19 % in epochs 1–4). The variants `exp1-relu-fb0.03` and "
-          "`exp2-relu-fb0.03` (tables above) train every relu s2 and s3 cell so; as they depart from the paper's "
-          "stated scale, they stay variants.",
+          "epochs still jump: 21, 10, 20 and 19 % in epochs 1–4). The variants "
+          + " and ".join(f"`{v}`" for v in ev.RELU_SCALED.values()) + " (tables above) train every relu s2 and s3 "
+          "cell so; as they depart from the paper's stated scale, they stay variants.",
           frozenset((e, ex.net_label((784, n, n, 10), "relu"), label(r)) for e in ("exp1", "exp2") for n in ex.WIDTHS
                     for r in ("s2", "s3")), measure=ev.relu_below),
     Cause("not-converged", f"Not converged at epoch 100 (final training error above {NOT_CONVERGED} %)", "partly explained",

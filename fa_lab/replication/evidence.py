@@ -9,8 +9,10 @@ A measurement is called as ``measure(stats, cells)``: ``stats`` maps (experiment
 
 from __future__ import annotations
 
+from ..core import train as _train
 from ..core.rules import label
 from . import experiments as ex
+from . import grid
 from . import paper
 from .verdicts import cell_verdict
 
@@ -101,7 +103,7 @@ def relu_scaled(stats, cells) -> str:
             continue
         ok = cell_verdict(s, c.test_error) == "yes"
         near += ok
-        below += [] if ok or s.mean > c.test_error else [c.test_error - s.mean]
+        below += [] if ok or s.diverged or s.mean > c.test_error else [c.test_error - s.mean]  # off by its distance
         parts.append(f"Table {c.table} {c.net} {c.method} {s.mean:.2f}" + (f" ± {s.sd:.2f}" if s.sd else "")
                      + f" (paper {c.test_error:.2f})")
     under = f"; {len(below)} end{'s' if len(below) == 1 else ''} below it, by {span(sorted(below))} points" if below else ""
@@ -169,25 +171,32 @@ def _curve(stats, experiment, net, rule):
 
 
 def ae_longer(stats, variant="exp3-300ep") -> str:
-    """What 300 epochs show on 784-800-800-784 (``exp3-300ep``): BP at epochs 100, 200, 300 against DFA's 100- and
-    300-epoch numbers (does BP catch up, as ``scripts/ae_rate.py`` predicts, near DFA's 100-epoch number?), how fast
-    each still falls over the last 50 epochs, and where the other rules end."""
+    """What the longer auto-encoder runs show on 784-800-800-784 (``exp3-300ep``): BP at the protocol's last epoch,
+    at twice it and at the variant's, against DFA's numbers at the first and the last (does BP catch up, as
+    ``scripts/ae_rate.py`` predicts, near DFA's number at the protocol's length?), how fast each still falls over
+    the last half-protocol, and where the other rules end."""
     net = ex.net_label(ex.AE_SIZES[-1], ex.AE_ACTIVATION, "sigmoid")
-    (b, seeds), (d, _) = (_curve(stats, variant, net, r) for r in ("bp", "dfa"))
-    if not b or not d or len(b) < 300 or len(d) < 300:
+    n, end = _train.EPOCHS, grid.protocol_settings("full", variant)["epochs"]
+    (b, seeds_b), (d, seeds_d) = (_curve(stats, variant, net, r) for r in ("bp", "dfa"))
+    if not b or not d or min(len(b), len(d)) < end:
         return ""
-    near = "near" if abs(b[299] - d[99]) <= 0.1 * d[99] else "above" if b[299] > d[99] else "below"
-    behind = (f"DFA gains from the extra epochs too and ends at {d[299]:.3f}, so BP still ends behind it: "
-              f"{b[299] / d[299]:.1f} times DFA's error after 300 epochs, against {b[99] / d[99]:.1f} after 100"
-              if b[299] > d[299] else f"BP ends below DFA ({d[299]:.3f})")
+    marks = [f"{b[e - 1]:.3f} after {'epoch ' * (k == 0)}{e}" for k, e in enumerate(sorted({n, min(2 * n, end), end}))]
+    at = ", ".join(marks[:-1]) + " and " + marks[-1] if len(marks) > 1 else marks[0]
+    near = "near" if abs(b[end - 1] - d[n - 1]) <= 0.1 * d[n - 1] else "above" if b[end - 1] > d[n - 1] else "below"
+    still = "still " if b[n - 1] > d[n - 1] else ""
+    behind = (f"DFA gains from the extra epochs too and ends at {d[end - 1]:.3f}, so BP {still}ends behind it: "
+              f"{b[end - 1] / d[end - 1]:.1f} times DFA's error after {end} epochs, against {b[n - 1] / d[n - 1]:.1f} "
+              f"after {n}" if b[end - 1] > d[end - 1] else f"BP ends below DFA ({d[end - 1]:.3f})")
     rest = {r: _curve(stats, variant, net, r)[0] for r in ex.AE_RULES if r not in ("bp", "dfa")}
     ended = ", ".join(f"{r} {c[-1]:.3f}" for r, c in rest.items() if c)
     todo = [r for r, c in rest.items() if not c]
+    seeds = sorted(set(seeds_b) | set(seeds_d))
+    h = n // 2
     return (f"Measured on the variant's runs (seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}; mean test "
-            f"‖x − x̂‖² per image): BP is at {b[99]:.3f} after epoch 100, {b[199]:.3f} after 200 and {b[299]:.3f} "
-            f"after 300, {near} DFA's {d[99]:.3f} after 100. {behind}. Over the last 50 epochs BP still falls by "
-            f"{b[249] - b[299]:.2f}, DFA by {d[249] - d[299]:.2f}."
-            + (f" After 300 epochs: {ended}." if ended else "")
+            f"‖x − x̂‖² per image): BP is at {at}, {near} DFA's {d[n - 1]:.3f} after {n}. {behind}. "
+            f"Over the last {h} epochs BP still falls by {b[end - h - 1] - b[end - 1]:.2f}, DFA by "
+            f"{d[end - h - 1] - d[end - 1]:.2f}."
+            + (f" After {end} epochs: {ended}." if ended else "")
             + (f" ({', '.join(todo)} {'is' if len(todo) == 1 else 'are'} still to run.)" if todo else ""))
 
 

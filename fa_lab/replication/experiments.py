@@ -1,4 +1,4 @@
-"""The paper's four experiments (and the BP/FA/DFA baselines) as data: frozen run configs.
+"""The paper's four experiments (and the BP/FA/DFA baselines) as data: what each runs, and its defaults.
 
 - ``exp1`` (Table 2) / ``exp2`` (Table 3): 784-n-n-10, n ∈ {200, 400, 800} × {tanh, relu, sigmoid} × s1, s2, s3,
   with the output error e / with auxiliary (LAFS) errors eⁱ. ``baselines`` (Figures 4, 5): BP, FA, DFA on them.
@@ -8,7 +8,7 @@
 
 Beyond the paper (``BEYOND``): ``deep`` (BP, FA, DFA, s1–s3 on 4x400 and 7x240 tanh), ``relatives`` (sign, KP,
 DKP on 2x800 tanh). ``VARIANTS``: named, documented changes of one paper experiment, shown beside the faithful runs.
-Protocols (:func:`protocol_settings`): ``full`` is the paper's; ``quick`` (``QUICK``) a smoke run of the pipeline.
+Protocols (:func:`.grid.protocol_settings`): ``full`` is the paper's; ``quick`` (``QUICK``) a smoke run.
 The runs these experiments are made of (one frozen config per run, with a stable id) are in :mod:`.grid`.
 """
 

@@ -119,7 +119,7 @@ def table_exp3(stats) -> str:
 
 def _plain_rows(stats, experiment):
     return [{"experiment": k[0], "model": k[1], "method": k[2], "ours_mean": _num(v.mean), "ours_sd": _num(v.sd),
-             "n_seeds": v.n or "", "train_error_final": _num(v.train), "diverged": len(v.diverged)}
+             "n_seeds": v.n or "", "train_error_final": _num(v.train), "n_diverged": len(v.diverged)}
             for k, v in sorted(stats.items()) if k[0] == experiment]
 
 
@@ -271,7 +271,7 @@ def _write(records, warnings, protocol, results_dir, base, md_path) -> dict:
     for t, name in ((c.table, f"table{c.table}") for c in {c.table: c for c in paper.cells()}.values()):
         rs.atomic_write_bytes(base / "tables" / f"{name}.csv", _csv_text([r for r in rows if r["table"] == t],
                                                                          COLUMNS).encode())
-    plain = ("experiment", "model", "method", "ours_mean", "ours_sd", "n_seeds", "train_error_final", "diverged")
+    plain = ("experiment", "model", "method", "ours_mean", "ours_sd", "n_seeds", "train_error_final", "n_diverged")
     for name in ("baselines", "exp3"):
         rs.atomic_write_bytes(base / "tables" / f"{name}.csv", _csv_text(_plain_rows(stats, name), plain).encode())
     for name, (_, make) in TABLES.items():

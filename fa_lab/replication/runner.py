@@ -210,6 +210,8 @@ def replicate(names="all", quick=False, seeds=(0,), jobs=1, results_dir=rs.DEFAU
     jobs = _check(jobs, max_groups, max_group_size, device, executor, claim_timeout)
     if threads is not None:
         positive("threads", threads)
+        if executor == "slurm":
+            raise FaLabError("--threads sets the threads of local jobs; for Slurm tasks use --slurm-cpus")
     protocol = "quick" if quick else "full"
     p = plan(names, protocol, seeds, results_dir, ae_activation, max_group_size, claim_timeout, not dry_run,
              **overrides)
